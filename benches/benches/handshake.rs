@@ -69,6 +69,13 @@ fn server(c: &mut Criterion) {
             black_box(req.accept(&opts).unwrap());
         });
     });
+    g.bench_function("httparse_only", |b| {
+        b.iter(|| {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut req = httparse::Request::new(&mut headers);
+            black_box(req.parse(black_box(REQUEST)).unwrap());
+        });
+    });
     g.bench_function("tungstenite/parse", |b| {
         b.iter(|| {
             black_box(

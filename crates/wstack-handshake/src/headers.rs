@@ -42,12 +42,16 @@ impl Headers {
         self.fields.push((name_end, self.data.len()));
     }
 
-    fn field(&self, i: usize) -> (&str, &[u8]) {
+    fn field_bytes(&self, i: usize) -> (&[u8], &[u8]) {
         let start = if i == 0 { 0 } else { self.fields[i - 1].1 };
         let (name_end, value_end) = self.fields[i];
+        (&self.data[start..name_end], &self.data[name_end..value_end])
+    }
+
+    fn field(&self, i: usize) -> (&str, &[u8]) {
+        let (name, value) = self.field_bytes(i);
         // Names are tokens (ASCII), checked by whoever pushed them: never the fallback.
-        let name = core::str::from_utf8(&self.data[start..name_end]).unwrap_or_default();
-        (name, &self.data[name_end..value_end])
+        (core::str::from_utf8(name).unwrap_or_default(), value)
     }
 
     /// The number of fields (repeated names counted each time).
@@ -67,7 +71,9 @@ impl Headers {
 
     /// Every value of the fields called `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> {
-        self.iter()
+        let name = name.as_bytes();
+        (0..self.fields.len())
+            .map(|i| self.field_bytes(i))
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
