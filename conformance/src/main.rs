@@ -1,11 +1,8 @@
-//! `wstack-conformance`: the Autobahn-style conformance suite.
-//!
-//! Not built yet: the cases, the fuzzing client and server, and the reports land with the
-//! conformance issue. Until then this binary says so and fails, rather than pretend to pass.
+//! The `wstack-conformance` command line (sub-commands land one by one).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eprintln!("wstack-conformance: not built yet (the conformance suite lands with its issue)");
+    eprintln!("wstack-conformance: the command line is not wired yet");
     ExitCode::FAILURE
 }
