@@ -265,7 +265,10 @@ mod tests {
 
     #[test]
     fn informational_cases_stay_informational() {
-        let o = Observed::default();
+        let o = Observed {
+            connection_was_open: true,
+            ..Observed::default()
+        };
         let j = judge(&case("7.13.1"), &o);
         assert_eq!(
             (j.behavior, j.behavior_close),

@@ -15,7 +15,14 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod client;
+mod deflate;
 pub mod judge;
 pub mod report;
+pub mod runner;
 pub mod select;
+pub mod server;
+mod session;
+mod testdata;
+pub mod testee;
 mod utf8_vectors;
