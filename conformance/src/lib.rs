@@ -13,6 +13,8 @@
 //! assert_eq!(ids, ["6.4.1", "6.4.2", "6.4.3", "6.4.4"]);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod case;
 pub mod catalogue;
 pub mod client;
