@@ -11,10 +11,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wstack_conformance::client::{self, ClientOptions};
 use wstack_conformance::report::{self, Index};
+use wstack_conformance::server::FuzzingServer;
 use wstack_conformance::{catalogue, select};
 use wstack_frame::mask::apply_mask;
 use wstack_frame::{FrameHeader, HeaderLimits, OpCode, Status as FrameStatus, write_frame};
-use wstack_handshake::{AcceptOptions, ExtensionOffer, Limits, Request, RequestParser, Status};
+use wstack_handshake::{
+    AcceptOptions, ClientHandshake, ClientRequest, ExtensionOffer, Limits, Request, RequestParser,
+    Status,
+};
 
 /// One switch per deliberate flaw.
 #[allow(clippy::struct_excessive_bools)] // independent switches, combined freely
@@ -87,12 +91,13 @@ impl Deflate {
     }
 }
 
-async fn send(s: &mut TcpStream, opcode: u8, rsv: u8, payload: &[u8]) -> Option<()> {
+/// Sends one final frame; masked when `client`.
+async fn send(s: &mut TcpStream, client: bool, opcode: u8, rsv: u8, payload: &[u8]) -> Option<()> {
     let h = FrameHeader {
         fin: true,
         rsv,
         opcode: OpCode::from_bits(opcode),
-        mask: None,
+        mask: client.then(|| fastrand::u32(..).to_be_bytes()),
         payload_len: payload.len() as u64,
     };
     let mut out = Vec::new();
@@ -100,16 +105,15 @@ async fn send(s: &mut TcpStream, opcode: u8, rsv: u8, payload: &[u8]) -> Option<
     s.write_all(&out).await.ok()
 }
 
-async fn close(s: &mut TcpStream, code: u16) {
-    let _ = send(s, 8, 0, &code.to_be_bytes()).await;
+async fn close(s: &mut TcpStream, client: bool, code: u16) {
+    let _ = send(s, client, 8, 0, &code.to_be_bytes()).await;
 }
 
 /// One connection of the minimal echo server.
-#[allow(clippy::too_many_lines)] // a whole server in one readable loop
 async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
     let mut parser = RequestParser::new(Limits::default());
     let mut chunk = vec![0u8; 1 << 16];
-    let (req, mut buf) = loop {
+    let (req, buf) = loop {
         let n = sock.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
@@ -149,6 +153,18 @@ async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
         });
     }
     sock.write_all(&req.accept(&opts).ok()?).await.ok()?;
+    echo_loop(sock, buf, zlib, flaws, false).await
+}
+
+/// Echoes every message until the connection ends; `client` says which side we are.
+async fn echo_loop(
+    mut sock: TcpStream,
+    mut buf: Vec<u8>,
+    mut zlib: Option<Deflate>,
+    flaws: Flaws,
+    client: bool,
+) -> Option<()> {
+    let mut chunk = vec![0u8; 1 << 16];
     let allowed_rsv = if flaws.accept_rsv {
         0x70
     } else if zlib.is_some() {
@@ -167,7 +183,7 @@ async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
                 Ok(FrameStatus::Complete(x)) => x,
                 Ok(FrameStatus::Incomplete { .. }) => break,
                 Err(e) => {
-                    close(&mut sock, e.close_code().as_u16()).await;
+                    close(&mut sock, client, e.close_code().as_u16()).await;
                     return None;
                 }
             };
@@ -177,13 +193,24 @@ async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
             }
             let mut p = buf[n..n + len].to_vec();
             buf.drain(..n + len);
-            let key = h.mask?;
-            apply_mask(&mut p, key, 0);
+            // RFC 6455 §5.1: frames from a client are masked, frames from a server are not.
+            match (h.mask, client) {
+                (Some(key), false) => apply_mask(&mut p, key, 0),
+                (None, true) => {}
+                _ => return None,
+            }
             match h.opcode.as_u8() {
-                9 if !flaws.no_pong => send(&mut sock, 10, 0, &p).await?,
+                9 if !flaws.no_pong => send(&mut sock, client, 10, 0, &p).await?,
                 9 | 10 => {}
                 8 => {
-                    let _ = send(&mut sock, 8, 0, p.get(..2).unwrap_or_default()).await;
+                    let _ = send(&mut sock, client, 8, 0, p.get(..2).unwrap_or_default()).await;
+                    if client {
+                        // RFC 6455 §7.1.1: the server closes TCP first; wait for it.
+                        let wait = tokio::time::timeout(Duration::from_secs(2), async {
+                            while matches!(sock.read(&mut chunk).await, Ok(n) if n > 0) {}
+                        });
+                        let _ = wait.await;
+                    }
                     return Some(());
                 }
                 op => {
@@ -191,7 +218,7 @@ async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
                         (0, Some(m)) => m.2.extend_from_slice(&p),
                         (1 | 2, None) => msg = Some((op, zlib.is_some() && h.rsv & 0x40 != 0, p)),
                         _ => {
-                            close(&mut sock, 1002).await;
+                            close(&mut sock, client, 1002).await;
                             return None;
                         }
                     }
@@ -204,16 +231,16 @@ async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
                         };
                         if op == 1 && !flaws.utf8_passthrough && std::str::from_utf8(&data).is_err()
                         {
-                            close(&mut sock, 1007).await;
+                            close(&mut sock, client, 1007).await;
                             return None;
                         }
                         let op = if flaws.text_as_binary { 2 } else { op };
                         match zlib.as_mut() {
                             Some(codec) => {
                                 let c = codec.compress(&data);
-                                send(&mut sock, op, 0x40, &c).await?;
+                                send(&mut sock, client, op, 0x40, &c).await?;
                             }
-                            None => send(&mut sock, op, 0, &data).await?,
+                            None => send(&mut sock, client, op, 0, &data).await?,
                         }
                     }
                 }
@@ -225,6 +252,44 @@ async fn conn(mut sock: TcpStream, flaws: Flaws) -> Option<()> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// The minimal client: one connection to `url`, offering permessage-deflate, echoing.
+async fn client_conn(addr: std::net::SocketAddr, url: &str) -> Option<()> {
+    let offer = ExtensionOffer::new("permessage-deflate")
+        .param("client_no_context_takeover", None)
+        .param("client_max_window_bits", None);
+    let req = ClientRequest::new(url).ok()?.extension(offer);
+    let mut sock = TcpStream::connect(addr).await.ok()?;
+    let (head, mut hs) = ClientHandshake::start(&req, fastrand::u128(..).to_be_bytes()).ok()?;
+    sock.write_all(&head).await.ok()?;
+    let mut chunk = vec![0u8; 4096];
+    let (buf, exts) = loop {
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Status::Complete(acc) = hs.receive(&chunk[..n]).ok()? {
+            break (chunk[acc.consumed..n].to_vec(), acc.extensions);
+        }
+    };
+    let zlib = exts
+        .iter()
+        .find(|o| o.name == "permessage-deflate")
+        .map(|o| {
+            let has = |n: &str| o.params.iter().find(|p| p.name == n);
+            let bits = has("client_max_window_bits")
+                .and_then(|p| p.value.as_deref())
+                .and_then(|v| v.parse::<u8>().ok())
+                .unwrap_or(15);
+            Deflate {
+                compress: compressor(bits),
+                decompress: Decompress::new(false),
+                reset: has("client_no_context_takeover").is_some(),
+                bits,
+            }
+        });
+    echo_loop(sock, buf, zlib, Flaws::default(), true).await
 }
 
 async fn run(flaws: Flaws, cases: &str, name: &str) -> Index {
@@ -327,4 +392,42 @@ async fn each_flaw_fails_exactly_its_cases() {
     )
     .await;
     assert_eq!(failed(&bin), ["1.1.1", "1.1.2", "6.5.1", "6.6.2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_client_passes_the_fuzzing_server_deflate_included() {
+    let cases = select::select(
+        catalogue::all(),
+        &select::patterns(&format!("{PROBE},{PROBE_DEFLATE}")),
+        &[],
+    );
+    let count = cases.len();
+    let dir = std::env::temp_dir().join(format!(
+        "wstack-conformance-flaws-client-{}",
+        std::process::id()
+    ));
+    let server = FuzzingServer::new(cases, dir.clone(), false);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(std::sync::Arc::clone(&server).serve(listener));
+    let all = async {
+        for n in 1..=count {
+            let _ = client_conn(addr, &format!("ws://{addr}/runCase?case={n}&agent=clean")).await;
+        }
+        client_conn(addr, &format!("ws://{addr}/updateReports?agent=clean")).await
+    };
+    tokio::time::timeout(Duration::from_secs(180), all)
+        .await
+        .expect("bounded");
+    let index: Index =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let run = &index["clean"];
+    assert_eq!(run.len(), count);
+    for (id, e) in run {
+        assert_eq!(
+            (e.behavior.as_str(), e.behavior_close.as_str()),
+            ("OK", "OK"),
+            "{id}"
+        );
+    }
 }
