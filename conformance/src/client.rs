@@ -14,8 +14,11 @@ use crate::judge::{Observed, judge};
 use crate::report::{CaseResult, expectations_json, utc_now};
 use crate::session::{Role, Session, run_case};
 
-/// How long connecting and the opening handshake may take.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting and the opening handshake may take, by default.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// After this many cases in a row that could not even open, the rest are not tried: they
+/// are reported FAILED ("not run") instead of each waiting for its own timeout.
+pub const MAX_CONSECUTIVE_OPEN_FAILURES: usize = 5;
 
 /// What the fuzzing client needs.
 #[derive(Clone, Debug)]
@@ -26,6 +29,20 @@ pub struct ClientOptions {
     pub agent: String,
     /// Print one line per case to stderr.
     pub progress: bool,
+    /// How long connecting and the opening handshake may take ([`OPEN_TIMEOUT`]).
+    pub open_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// Options for `url` and `agent`, quiet, with the default open timeout.
+    pub fn new(url: impl Into<String>, agent: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            agent: agent.into(),
+            progress: false,
+            open_timeout: OPEN_TIMEOUT,
+        }
+    }
 }
 
 struct Opened {
@@ -96,7 +113,7 @@ pub async fn run_one(opts: &ClientOptions, case: &Case, index: usize) -> CaseRes
     let started = utc_now();
     let t0 = Instant::now();
     let (obs, request, response) =
-        match tokio::time::timeout(OPEN_TIMEOUT, open(&opts.url, case)).await {
+        match tokio::time::timeout(opts.open_timeout, open(&opts.url, case)).await {
             Ok(Ok(o)) => {
                 let t = Instant::now();
                 let session = Session::new(
@@ -146,6 +163,35 @@ pub async fn run_one(opts: &ClientOptions, case: &Case, index: usize) -> CaseRes
     }
 }
 
+/// A case skipped because the server could not be reached several times in a row.
+fn not_run(opts: &ClientOptions, case: &Case, index: usize) -> CaseResult {
+    let why = format!(
+        "not run: the last {MAX_CONSECUTIVE_OPEN_FAILURES} cases could not open a connection"
+    );
+    let obs = Observed {
+        note: Some(why.clone()),
+        driver_verdict: Some((Verdict::Failed, why)),
+        ..Observed::default()
+    };
+    let (expected, expected_close) = expectations_json(case);
+    CaseResult {
+        agent: opts.agent.clone(),
+        id: case.id,
+        index,
+        description: case.description.clone(),
+        expectation: case.expectation.clone(),
+        judgement: judge(case, &obs),
+        observed: obs,
+        duration_ms: 0,
+        started: utc_now(),
+        report_time: case.report_time,
+        http_request: String::new(),
+        http_response: String::new(),
+        expected,
+        expected_close,
+    }
+}
+
 /// Runs `cases` one after another against the server and writes the reports to `report`.
 pub async fn run(
     opts: &ClientOptions,
@@ -153,8 +199,18 @@ pub async fn run(
     report: &Path,
 ) -> io::Result<Vec<CaseResult>> {
     let mut results = Vec::with_capacity(cases.len());
+    let mut open_failures = 0;
     for (i, case) in cases.iter().enumerate() {
-        let r = run_one(opts, case, i + 1).await;
+        let r = if open_failures >= MAX_CONSECUTIVE_OPEN_FAILURES {
+            not_run(opts, case, i + 1)
+        } else {
+            run_one(opts, case, i + 1).await
+        };
+        if r.observed.connection_was_open {
+            open_failures = 0;
+        } else {
+            open_failures += 1;
+        }
         if opts.progress {
             eprintln!(
                 "[{}/{}] {} {} / {} ({} ms)",

@@ -162,6 +162,16 @@ pub fn judge(case: &Case, obs: &Observed) -> Judgement {
             }
         }
     }
+    // A case that never opened passed nothing, whatever its expected events (an empty list
+    // would otherwise match).
+    if !obs.connection_was_open {
+        behavior = Verdict::Failed;
+        behavior_close = Verdict::Failed;
+        result = format!(
+            "WebSocket connection was never open: {}",
+            obs.note.as_deref().unwrap_or("unknown reason")
+        );
+    }
     Judgement {
         behavior,
         behavior_close,
@@ -261,6 +271,20 @@ mod tests {
         );
         o.is_server = true;
         assert_eq!(judge(&case("2.7"), &o).behavior_close, Verdict::Ok);
+    }
+
+    #[test]
+    fn a_case_that_never_opened_fails_even_if_nothing_was_expected() {
+        let o = Observed {
+            note: Some("refused".to_owned()),
+            ..Observed::default()
+        };
+        let j = judge(&case("2.5"), &o);
+        assert_eq!(
+            (j.behavior, j.behavior_close),
+            (Verdict::Failed, Verdict::Failed)
+        );
+        assert!(j.result.contains("refused"));
     }
 
     #[test]

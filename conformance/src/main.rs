@@ -111,9 +111,11 @@ fn dispatch(cmd: &str, args: &Args) -> Result<ExitCode, String> {
         "fuzzingclient" => {
             let cases = args.cases(&[]);
             let opts = ClientOptions {
-                url: args.need("url")?.to_owned(),
-                agent: args.get("agent").unwrap_or("server").to_owned(),
                 progress: !args.on("quiet"),
+                ..ClientOptions::new(
+                    args.need("url")?.to_owned(),
+                    args.get("agent").unwrap_or("server").to_owned(),
+                )
             };
             let dir = args.report("reports/servers");
             let results = runtime()?

@@ -132,9 +132,8 @@ pub fn run(
             let deflate = config.deflate;
             std::thread::spawn(move || (t.server)(listener, deflate));
             let opts = ClientOptions {
-                url: format!("ws://{addr}"),
-                agent: agent.clone(),
                 progress: true,
+                ..ClientOptions::new(format!("ws://{addr}"), agent.clone())
             };
             rt.block_on(client::run(&opts, &cases, report_dir))?
         }

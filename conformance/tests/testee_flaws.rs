@@ -305,9 +305,8 @@ async fn run(flaws: Flaws, cases: &str, name: &str) -> Index {
         std::process::id()
     ));
     let opts = ClientOptions {
-        url: format!("ws://{addr}"),
-        agent: name.to_owned(),
         progress: std::env::var_os("WSTACK_PROGRESS").is_some(),
+        ..ClientOptions::new(format!("ws://{addr}"), name.to_owned())
     };
     let cases = select::select(catalogue::all(), &select::patterns(cases), &[]);
     let results = tokio::time::timeout(Duration::from_secs(180), client::run(&opts, &cases, &dir))

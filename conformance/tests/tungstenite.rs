@@ -80,9 +80,8 @@ async fn tungstenite_server_gets_its_known_verdicts() {
     });
     let dir = report_dir("server");
     let opts = ClientOptions {
-        url: format!("ws://{addr}"),
-        agent: "tungstenite".to_owned(),
         progress: false,
+        ..ClientOptions::new(format!("ws://{addr}"), "tungstenite".to_owned())
     };
     let results = tokio::time::timeout(LIMIT, client::run(&opts, &quick_cases(), &dir))
         .await
