@@ -10,6 +10,7 @@
 //! "not available" instead of a verdict.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::str::FromStr;
 
@@ -105,6 +106,51 @@ pub fn testee(runtime: Runtime) -> Result<Testee, NotAvailable> {
     Err(NotAvailable { runtime, why })
 }
 
+/// Runs Autobahn's client protocol against the fuzzing server at `base`
+/// (`ws://127.0.0.1:9001`): `/getCaseCount`, every `/runCase?case=N&agent=A`, then
+/// `/updateReports?agent=A`. Returns the number of cases.
+///
+/// `session(url)` opens one WebSocket connection to `url` with the client under test,
+/// echoes every text and binary message until the connection ends, and returns the first
+/// text message it received (that is how the case count arrives). A [`ClientFn`] is then
+/// a few lines: build a runtime, and call this with the runtime's `session`. A case whose
+/// session fails is left to the fuzzing server to judge; only the control connections
+/// must succeed.
+pub async fn run_client_protocol<F, Fut>(
+    base: &str,
+    agent: &str,
+    mut session: F,
+) -> io::Result<usize>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = io::Result<Option<String>>>,
+{
+    let base = base.trim_end_matches('/');
+    let agent = encode(agent);
+    let count = session(format!("{base}/getCaseCount"))
+        .await?
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .ok_or_else(|| io::Error::other("the fuzzing server sent no case count"))?;
+    for n in 1..=count {
+        let _ = session(format!("{base}/runCase?case={n}&agent={agent}")).await;
+    }
+    session(format!("{base}/updateReports?agent={agent}")).await?;
+    Ok(count)
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+fn encode(s: &str) -> String {
+    use std::fmt::Write as _;
+    s.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +163,10 @@ mod tests {
             assert!(testee(r).is_err());
         }
         assert!("tokio2".parse::<Runtime>().is_err());
+    }
+
+    #[test]
+    fn agents_are_percent_encoded() {
+        assert_eq!(encode("wstack tokio/1.0"), "wstack%20tokio%2F1.0");
     }
 }

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use wstack_conformance::client::{self, ClientOptions};
 use wstack_conformance::report::{self, Index};
 use wstack_conformance::server::FuzzingServer;
+use wstack_conformance::testee::run_client_protocol;
 use wstack_conformance::{catalogue, select};
 
 /// The whole test may not take longer than this.
@@ -106,29 +107,26 @@ async fn tungstenite_client_gets_its_known_verdicts() {
     let base = format!("ws://{}", listener.local_addr().unwrap());
     tokio::spawn(std::sync::Arc::clone(&server).serve(listener));
 
-    let client = async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{base}/getCaseCount"))
+    // The client loop is the suite's own helper, so this also checks the plug-in path.
+    let client = run_client_protocol(&base, "tungstenite", |url| async move {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
             .await
-            .unwrap();
-        let count: usize = match ws.next().await {
-            Some(Ok(Message::Text(t))) => t.parse().unwrap(),
-            other => panic!("no case count: {other:?}"),
-        };
-        while ws.next().await.is_some() {}
-        for n in 1..=count {
-            let url = format!("{base}/runCase?case={n}&agent=tungstenite");
-            if let Ok((ws, _)) = tokio_tungstenite::connect_async(url).await {
-                echo(ws).await;
+            .map_err(std::io::Error::other)?;
+        let mut first_text = None;
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = &msg {
+                first_text.get_or_insert_with(|| t.to_string());
+            }
+            if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                break;
             }
         }
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async(format!("{base}/updateReports?agent=tungstenite"))
-                .await
-                .unwrap();
-        while ws.next().await.is_some() {}
-        count
-    };
-    let count = tokio::time::timeout(LIMIT, client).await.expect("bounded");
+        Ok(first_text)
+    });
+    let count = tokio::time::timeout(LIMIT, client)
+        .await
+        .expect("bounded")
+        .unwrap();
     assert_eq!(count, 247);
     let index: Index =
         serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
