@@ -26,8 +26,40 @@ const KOSME: &[u8] = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
 const KOSME_INVALID: &[u8] =
     b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80\x65\x64\x69\x74\x65\x64";
 
+/// 6.4.x: the message is κόσμε, U+110000 (not a code point: F4 90 80 80), "edited". 6.4.1 and
+/// 6.4.3 cut it before and after F4 90 80 80; 6.4.2 and 6.4.4 cut it around the 13th
+/// octet (0x90), the first that makes it invalid. 6.4.1/6.4.2 send three frames, 6.4.3/6.4.4
+/// one frame in three pieces.
+const FAIL_FAST: &[u8] =
+    b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64";
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
+}
+
+/// How a case writes its frames: at once, one frame per write, or one octet per write.
+#[derive(Clone, Copy)]
+enum Chops {
+    None,
+    Frames,
+    Octets,
+}
+
+impl Chops {
+    fn apply(self, f: FrameSpec) -> FrameSpec {
+        match self {
+            Self::None => f,
+            Self::Frames => f.sync(true),
+            Self::Octets => f.chop(1),
+        }
+    }
+    fn text(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Frames => " Octets are sent in frame-wise chops.",
+            Self::Octets => " Octets are sent in octet-wise chops.",
+        }
+    }
 }
 
 /// Builder for scripted cases.
@@ -264,16 +296,14 @@ fn section3(v: &mut Vec<Case>) {
     let hello = b"Hello, world!";
     v.push(S::new(id(1), "Send small text message with RSV = 1.", "The connection is failed immediately (1002/protocol error), since RSV must be 0, when no extension defining RSV meaning has been negotiated.")
         .frame(f(TEXT, hello).rsv(1)).kill(1.0).ok(vec![]).closing(fail.clone()).done());
-    for (n, rsv, sync) in [(2, 2, false), (3, 3, true), (4, 4, true)] {
-        let desc = if sync {
-            format!(
-                "Send small text message, then send again with RSV = {rsv}, then send Ping. Octets are sent in frame-wise chops. Octets are sent in octet-wise chops."
-            )
-        } else {
-            format!("Send small text message, then send again with RSV = {rsv}, then send Ping.")
-        };
-        v.push(S::new(id(n), desc, "Echo for first message is received, but then connection is failed immediately, since RSV must be 0, when no extension defining RSV meaning has been negotiated. The Pong is not received.")
-            .frame(f(TEXT, hello).sync(sync)).frame(f(TEXT, hello).rsv(rsv).sync(sync)).frame(f(PING, b"").sync(sync))
+    // 3.2 in one write, 3.3 frame by frame, 3.4 octet by octet.
+    for (n, rsv, how) in [
+        (2, 2, Chops::None),
+        (3, 3, Chops::Frames),
+        (4, 4, Chops::Octets),
+    ] {
+        v.push(S::new(id(n), format!("Send small text message, then send again with RSV = {rsv}, then send Ping.{}", how.text()), "Echo for first message is received, but then connection is failed immediately, since RSV must be 0, when no extension defining RSV meaning has been negotiated. The Pong is not received.")
+            .frame(how.apply(f(TEXT, hello))).frame(how.apply(f(TEXT, hello).rsv(rsv))).frame(how.apply(f(PING, b"")))
             .kill(1.0).ok(vec![text(hello)]).expect(Verdict::NonStrict, vec![]).closing(fail.clone()).done());
     }
     let all_bytes: Vec<u8> = (0..=255).collect();
@@ -348,12 +378,13 @@ fn section4(v: &mut Vec<Case>) {
             .closing(fail.clone())
             .done(),
         );
-        for (n, op, payload, sync) in [
-            (3, base + 2, &b""[..], false),
-            (4, base + 3, &b"reserved opcode payload"[..], false),
-            (5, base + 4, &b"reserved opcode payload"[..], true),
+        // 4.x.5 is written octet by octet (Autobahn's chopsize = 1).
+        for (n, op, payload, how) in [
+            (3, base + 2, &b""[..], Chops::None),
+            (4, base + 3, &hello[..], Chops::None),
+            (5, base + 4, &hello[..], Chops::Octets),
         ] {
-            let mut desc = format!(
+            let desc = format!(
                 "Send small text message, then send frame with reserved {kind} Opcode = {op}{}, then send Ping.",
                 if payload.is_empty() {
                     ""
@@ -361,11 +392,8 @@ fn section4(v: &mut Vec<Case>) {
                     " and non-empty payload"
                 }
             );
-            if sync {
-                desc.push_str(" Octets are sent in octet-wise chops.");
-            }
             v.push(S::new(id(n), desc, "Echo for first message is received, but then connection is failed immediately, since reserved opcode frame is used. A Pong is not received.")
-                .frame(f(TEXT, hello).sync(sync)).frame(f(op, payload).sync(sync)).frame(f(PING, b"").sync(sync))
+                .frame(how.apply(f(TEXT, hello))).frame(how.apply(f(op, payload))).frame(how.apply(f(PING, b"")))
                 .kill(1.0).ok(vec![text(hello)]).expect(Verdict::NonStrict, vec![]).closing(fail.clone()).done());
         }
     }
@@ -593,29 +621,19 @@ fn section6(v: &mut Vec<Case>) {
     #[allow(clippy::type_complexity)] // a literal table of three payload parts and a flag
     let fast: [(&[u8], &[u8], &[u8], bool); 4] = [
         (
-            KOSME,
-            b"\xf4\x90\x80\x80",
-            b"\x65\x64\x69\x74\x65\x64",
+            &FAIL_FAST[..11],
+            &FAIL_FAST[11..15],
+            &FAIL_FAST[15..],
             false,
         ),
         (
-            KOSME,
-            b"\xf4",
-            b"\x90\x80\x80\x65\x64\x69\x74\x65\x64",
+            &FAIL_FAST[..12],
+            &FAIL_FAST[12..13],
+            &FAIL_FAST[13..],
             false,
         ),
-        (
-            KOSME,
-            b"\xf4\x90\x80\x80",
-            b"\x65\x64\x69\x74\x65\x64",
-            true,
-        ),
-        (
-            KOSME,
-            b"\xf4",
-            b"\x90\x80\x80\x65\x64\x69\x74\x65\x64",
-            true,
-        ),
+        (&FAIL_FAST[..11], &FAIL_FAST[11..15], &FAIL_FAST[15..], true),
+        (&FAIL_FAST[..12], &FAIL_FAST[12..13], &FAIL_FAST[13..], true),
     ];
     for (i, (p1, p2, p3, chopped)) in fast.into_iter().enumerate() {
         #[allow(clippy::cast_possible_truncation)] // four cases
