@@ -240,7 +240,9 @@ impl Session {
         .await;
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => self.lost("peer dropped the TCP connection while we were writing"),
+            // The peer is gone for writing, but what it sent before is still queued: keep
+            // reading until the reader reports the end, so those events are judged too.
+            Ok(Err(_)) => self.writer = None,
             Err(_) => self.drop_tcp("case time limit reached while writing"),
         }
     }
