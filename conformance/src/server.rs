@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ use crate::session::{Role, Session, run_case};
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `/getCaseStatus` waits for a case to finish.
 const STATUS_WAIT: Duration = Duration::from_secs(60);
+/// How long `/updateReports` waits for cases still being judged. A client moves on as soon as
+/// its side of a case is over, while the server may still be waiting out the case's timers.
+const UPDATE_WAIT: Duration = Duration::from_secs(60);
 
 /// The shared state of a fuzzing server.
 #[derive(Debug)]
@@ -33,7 +37,25 @@ pub struct FuzzingServer {
     cases: Vec<Case>,
     report: PathBuf,
     results: Mutex<BTreeMap<(String, CaseId), CaseResult>>,
+    /// Cases whose connection was accepted and whose result is not recorded yet.
+    running: AtomicUsize,
     progress: bool,
+}
+
+/// Counts a case as running for as long as it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FuzzingServer {
@@ -43,6 +65,7 @@ impl FuzzingServer {
             cases,
             report,
             results: Mutex::new(BTreeMap::new()),
+            running: AtomicUsize::new(0),
             progress,
         })
     }
@@ -140,6 +163,10 @@ impl FuzzingServer {
                 .await
             }
             "/updateReports" => {
+                let t0 = Instant::now();
+                while self.running.load(Ordering::SeqCst) > 0 && t0.elapsed() < UPDATE_WAIT {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 self.write_reports()
                     .map_err(|e| format!("writing reports: {e}"))?;
                 self.control(stream, &req, leftover, None).await
@@ -190,6 +217,7 @@ impl FuzzingServer {
         index: usize,
         agent: String,
     ) -> Result<(), String> {
+        let _running = Running::start(&self.running);
         let mut opts = AcceptOptions::new();
         let mut codec = None;
         if let Kind::Deflate { accepts, .. } = &case.kind {
