@@ -7,6 +7,7 @@ mod buffers;
 mod close;
 mod control;
 mod deadlines;
+mod deflate;
 mod fragmentation;
 mod framing;
 mod limits;
