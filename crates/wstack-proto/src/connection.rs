@@ -319,8 +319,9 @@ impl Connection {
         if self.rbuf.len() - self.filled < want {
             self.rbuf.truncate(self.filled);
             self.rbuf.reserve(want);
-            let cap = self.rbuf.capacity();
-            self.rbuf.resize(cap, 0);
+            // Safe code must initialize what it lends out: zero only what this read may
+            // fill, never the whole capacity.
+            self.rbuf.resize(self.filled + want, 0);
         }
         &mut self.rbuf[self.filled..]
     }
@@ -403,7 +404,10 @@ impl Connection {
         let (opcode, rsv, compressed) = match self.sending {
             None => {
                 let hint = if fin { chunk.len() } else { usize::MAX };
-                let compressed = self.ext.as_ref().is_some_and(|e| e.should_encode(hint));
+                // An empty message gains nothing from compression (and an encoder that just
+                // sync-flushed may have nothing to emit for it).
+                let compressed =
+                    hint > 0 && self.ext.as_ref().is_some_and(|e| e.should_encode(hint));
                 let opcode = match kind {
                     DataKind::Text => OpCode::TEXT,
                     DataKind::Binary => OpCode::BINARY,
@@ -956,11 +960,17 @@ impl Connection {
     }
 
     fn shrink_if_idle(&mut self) {
-        if self.filled == 0
-            && self.frame.is_none()
-            && !self.last_read_full
-            && self.rbuf.capacity() > INITIAL_READ
-        {
+        if !self.last_read_full {
+            self.release_idle_memory();
+        }
+    }
+
+    /// Frees the read and assembly buffers if nothing is buffered in them, so an idle
+    /// connection holds at most 4 KiB (without an extension's state). The core does this on
+    /// its own after a read that did not fill [`read_buf`](Self::read_buf); adapters call it
+    /// when a read finds nothing to read (`WouldBlock` / `Pending`) right after a full one.
+    pub fn release_idle_memory(&mut self) {
+        if self.filled == 0 && self.frame.is_none() && self.rbuf.capacity() > INITIAL_READ {
             self.rbuf = BytesMut::new();
             self.read_hint = INITIAL_READ;
         }
@@ -984,10 +994,13 @@ impl Connection {
         if self.sending.is_some() {
             return Err(SendError::FragmentInProgress);
         }
-        let compress = self
-            .ext
-            .as_ref()
-            .is_some_and(|e| e.should_encode(payload.len()));
+        // An empty message gains nothing from compression (and an encoder that just
+        // sync-flushed may have nothing to emit for it).
+        let compress = !payload.is_empty()
+            && self
+                .ext
+                .as_ref()
+                .is_some_and(|e| e.should_encode(payload.len()));
         if compress {
             let mut buf = mem::take(&mut self.ext_buf);
             buf.clear();
@@ -999,34 +1012,30 @@ impl Connection {
                 self.ext_buf = buf;
                 return Err(SendError::Extension(e));
             }
-            self.push_message(opcode, RSV1, &Payload::Slice(&buf));
+            self.push_message(opcode, RSV1, Payload::Slice(&buf));
             if buf.capacity() > MAX_READ {
                 buf = Vec::new();
             }
             self.ext_buf = buf;
         } else {
-            self.push_message(opcode, 0, &Payload::Owned(payload));
+            self.push_message(opcode, 0, Payload::Owned(payload));
         }
         Ok(())
     }
 
     /// Queues a whole message, split by `send_fragment_size`.
-    fn push_message(&mut self, opcode: OpCode, rsv: u8, payload: &Payload<'_>) {
+    fn push_message(&mut self, opcode: OpCode, rsv: u8, payload: Payload<'_>) {
         let len = payload.len();
         let size = self.config.send_fragment_size.unwrap_or(usize::MAX).max(1);
         if len <= size {
-            let p = match payload {
-                Payload::Slice(s) => Payload::Slice(s),
-                Payload::Owned(b) => Payload::Owned(b.clone()),
-            };
-            self.push_frame(true, rsv, opcode, p);
+            self.push_frame(true, rsv, opcode, payload);
             return;
         }
         let mut at = 0;
         let (mut op, mut bits) = (opcode, rsv);
         while at < len {
             let end = (at + size).min(len);
-            let p = match payload {
+            let p = match &payload {
                 Payload::Slice(s) => Payload::Slice(&s[at..end]),
                 Payload::Owned(b) => Payload::Owned(b.slice(at..end)),
             };
@@ -1246,6 +1255,8 @@ mod tests {
     fn idle_connection_shrinks_back_to_at_most_4_kib() {
         let mut conn = Connection::new(Role::Server, Config::default());
         assert_eq!(read_all(&mut conn, &masked_binary(1 << 20)), 1);
+        // The adapter's next read would find nothing: it says so.
+        conn.release_idle_memory();
         assert!(
             conn.rbuf.capacity() <= INITIAL_READ,
             "{}",
