@@ -7,6 +7,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod fuzz;
 mod tidy;
 
 const USAGE: &str = "\
@@ -15,7 +16,8 @@ usage: cargo xtask <task>
 tasks:
   test          fmt check, clippy -D warnings, tests (doc tests included), docs -D warnings
   conformance   the Autobahn-style conformance run (not built yet: see README)
-  fuzz          cargo-fuzz targets for a time budget (not built yet: see README)
+  fuzz          cargo-fuzz targets for a time budget: [--target NAME] [--time SECONDS]
+                [--smoke] [--allow-skip]; executions/s, coverage and crashes per target
   bench         criterion benchmarks and the report (not built yet: see README)
   ci            what .ci/run needs: `test`
 ";
@@ -24,7 +26,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test" | "ci") => test(),
-        Some(task @ ("conformance" | "fuzz" | "bench")) => Err(format!(
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some(task @ ("conformance" | "bench")) => Err(format!(
             "`cargo xtask {task}` is not built yet; it lands with its issue (see README.md)"
         )),
         Some("-h" | "--help") | None => {
@@ -57,6 +60,7 @@ fn test() -> Result<(), String> {
         &[],
     )?;
     cargo(&["test", "--workspace"], &[])?;
+    cargo(&["test", "--manifest-path", "fuzz/harness/Cargo.toml"], &[])?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
