@@ -276,12 +276,21 @@ fn pair(input: &RoundtripInput) -> (Connection, Connection) {
 /// - The closing handshake then completes cleanly on both sides.
 pub fn roundtrip(data: &[u8]) {
     let input = RoundtripInput::from_bytes(data);
+    if crate::tracing() {
+        eprintln!(
+            "flags {:#x}, server deflate {:x?}, client deflate {:x?}, fragment size {}",
+            input.flags, input.server_deflate, input.client_deflate, input.fragment_size
+        );
+    }
     let read_buf = input.flags & 4 != 0;
     let (client, server) = pair(&input);
     let mut c = End::new(client);
     let mut s = End::new(server);
 
     for step in &input.steps {
+        if crate::tracing() {
+            eprintln!("{step:?}");
+        }
         match step {
             Step::Send {
                 server,
