@@ -63,14 +63,12 @@ pub fn deflate_params(data: &[u8]) {
                 check_element(&response);
                 if let Ok(mut peer) = PerMessageDeflate::new(Role::Client, *codec.params(), &client)
                 {
-                    exchange(&mut peer, &mut codec, sample);
                     exchange(&mut codec, &mut peer, sample);
                 }
             }
             if let Ok(Some(mut codec)) = client.confirm(&offers) {
                 let params = *codec.params();
                 if let Ok(mut peer) = PerMessageDeflate::new(Role::Server, params, &server) {
-                    exchange(&mut codec, &mut peer, sample);
                     exchange(&mut peer, &mut codec, sample);
                 }
             }
