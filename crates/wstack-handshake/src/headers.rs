@@ -13,7 +13,11 @@ use crate::extensions::is_tchar;
 /// (HTTP allows `obs-text`); [`get`](Self::get) reads them as text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers {
-    fields: Vec<(String, Vec<u8>)>,
+    /// Every name and value, back to back: two allocations per head, not two per field.
+    data: Vec<u8>,
+    /// Per field: where its name ends and where its value ends in `data` (each starts where
+    /// the previous part ended).
+    fields: Vec<(usize, usize)>,
 }
 
 impl Headers {
@@ -22,10 +26,32 @@ impl Headers {
         Self::default()
     }
 
-    /// Appends a field without checking it (for building views of already-parsed messages).
+    /// Room for `fields` fields of `bytes` bytes in total.
+    pub(crate) fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Self {
+            data: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
+    /// Appends a field. `name` must be a token (httparse and `http` guarantee it).
     pub(crate) fn push(&mut self, name: &str, value: &[u8]) {
-        self.fields
-            .push((String::from(name), trim_ows(value).to_vec()));
+        self.data.extend_from_slice(name.as_bytes());
+        let name_end = self.data.len();
+        self.data.extend_from_slice(trim_ows(value));
+        self.fields.push((name_end, self.data.len()));
+    }
+
+    fn field_bytes(&self, i: usize) -> (&[u8], &[u8]) {
+        let start = if i == 0 { 0 } else { self.fields[i - 1].1 };
+        let (name_end, value_end) = self.fields[i];
+        (&self.data[start..name_end], &self.data[name_end..value_end])
+    }
+
+    fn field(&self, i: usize) -> (&str, &[u8]) {
+        let (name, value) = self.field_bytes(i);
+        // Names are tokens (ASCII), checked by whoever pushed them: never the fallback.
+        (core::str::from_utf8(name).unwrap_or_default(), value)
     }
 
     /// The number of fields (repeated names counted each time).
@@ -40,15 +66,16 @@ impl Headers {
 
     /// Every field as `(name, value)`, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+        (0..self.fields.len()).map(|i| self.field(i))
     }
 
     /// Every value of the fields called `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> {
-        self.fields
-            .iter()
+        let name = name.as_bytes();
+        (0..self.fields.len())
+            .map(|i| self.field_bytes(i))
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| v)
     }
 
     /// How many fields are called `name`.

@@ -112,7 +112,8 @@ fn map_httparse(e: httparse::Error, limits: &Limits) -> HandshakeError {
 }
 
 fn collect_headers(parsed: &[httparse::Header<'_>]) -> Headers {
-    let mut h = Headers::new();
+    let bytes = parsed.iter().map(|f| f.name.len() + f.value.len()).sum();
+    let mut h = Headers::with_capacity(parsed.len(), bytes);
     for f in parsed {
         h.push(f.name, f.value);
     }
