@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod conformance;
+mod fuzz;
 mod tidy;
 
 const USAGE: &str = "\
@@ -16,7 +17,8 @@ usage: cargo xtask <task>
 tasks:
   test          fmt check, clippy -D warnings, tests (doc tests included), docs -D warnings
   conformance   the Autobahn-style conformance run (`cargo xtask conformance --help`)
-  fuzz          cargo-fuzz targets for a time budget (not built yet: see README)
+  fuzz          cargo-fuzz targets for a time budget: [--target NAME] [--time SECONDS]
+                [--smoke] [--allow-skip]; executions/s, coverage and crashes per target
   bench         criterion benchmarks and the report (not built yet: see README)
   ci            what .ci/run needs: `test`
 ";
@@ -26,7 +28,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test" | "ci") => test(),
         Some("conformance") => conformance::run(&args[1..]),
-        Some(task @ ("fuzz" | "bench")) => Err(format!(
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some(task @ "bench") => Err(format!(
             "`cargo xtask {task}` is not built yet; it lands with its issue (see README.md)"
         )),
         Some("-h" | "--help") | None => {
@@ -59,6 +62,31 @@ fn test() -> Result<(), String> {
         &[],
     )?;
     cargo(&["test", "--workspace"], &[])?;
+    // The fuzz project is its own workspace (so stable builds never need nightly); its harness
+    // builds on stable and replays every checked-in seed through every target.
+    cargo(
+        &[
+            "fmt",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--all",
+            "--check",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "clippy",
+            "--manifest-path",
+            "fuzz/harness/Cargo.toml",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo(&["test", "--manifest-path", "fuzz/harness/Cargo.toml"], &[])?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],

@@ -337,10 +337,17 @@ impl Extension for PerMessageDeflate {
             // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the
             // tail end. After this step, the last octet of the compressed data contains
             // (possibly part of) the DEFLATE header bits with the BTYPE bits set to 00."
-            if !out[start..].ends_with(&TAIL) {
+            if out.len() == start {
+                // zlib writes nothing for a sync flush with no input since the previous
+                // one (an empty message after a message, with context takeover). RFC 7692
+                // §7.2.3.6: an empty message is then "a single 0x00 octet" (the header of an
+                // empty stored block; the receiver appends the rest).
+                out.push(0x00);
+            } else if out[start..].ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            } else {
                 return Err(ExtensionError::Internal);
             }
-            out.truncate(out.len() - TAIL.len());
             // RFC 7692 §7.1.1: without context takeover, each message starts with an
             // empty LZ77 window.
             if reset {

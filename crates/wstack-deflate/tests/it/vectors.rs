@@ -126,6 +126,36 @@ fn empty_message() {
     );
 }
 
+/// Found by the `roundtrip` fuzz target (fuzz/seeds/roundtrip/crash-475014fb...): with
+/// context takeover, a second empty message gave `ExtensionError::Internal`, because zlib
+/// writes nothing for a sync flush with no input since the last one, so the output lacked
+/// the 0x00 0x00 0xff 0xff tail. §7.2.3.6: it must be the single 0x00 octet every time, also
+/// after data and after empty fragments.
+#[test]
+fn empty_messages_in_a_row() {
+    for reset in [false, true] {
+        let params = DeflateParams {
+            server_no_context_takeover: reset,
+            ..DeflateParams::default()
+        };
+        let mut tx = server_with(params);
+        let mut rx = client_with(params);
+        for message in [&b""[..], b"", b"Hello", b"", b""] {
+            let wire = encode(&mut tx, message);
+            if message.is_empty() {
+                assert_eq!(wire, [0x00], "reset {reset}");
+            }
+            assert_eq!(decode(&mut rx, &wire).unwrap(), message, "reset {reset}");
+        }
+        // An empty message sent as empty fragments.
+        let mut wire = Vec::new();
+        tx.encode(b"", false, &mut wire).unwrap();
+        tx.encode(b"", false, &mut wire).unwrap();
+        tx.encode(b"", true, &mut wire).unwrap();
+        assert_eq!(decode(&mut rx, &wire).unwrap(), b"", "reset {reset}");
+    }
+}
+
 #[test]
 fn vectors_decode_with_an_8_bit_peer_window() {
     // The server compressed with 8 bits (no back-reference past 256 bytes); we inflate
