@@ -323,14 +323,27 @@ impl ClientHandshake {
         }
         let status = resp.code.unwrap_or(0);
         let headers = crate::collect_headers(resp.headers);
+        let reason = resp.reason.unwrap_or("");
+        self.check(status, reason, headers, &bytes[consumed..], consumed)
+            .map(Status::Complete)
+    }
+
+    /// The RFC 6455 §4.1 checks on a parsed response.
+    pub(crate) fn check(
+        &self,
+        status: u16,
+        reason: &str,
+        headers: Headers,
+        body: &[u8],
+        consumed: usize,
+    ) -> Result<Accepted, HandshakeError> {
         // RFC 6455 §4.1: "If the status code received from the server is not 101, the client
         // handles the response per HTTP procedures" (here: the caller gets it as an error).
         if status != 101 {
-            let body = &bytes[consumed..];
             let body = &body[..body.len().min(self.reader.limits().max_error_body)];
             return Err(HandshakeError::Rejected(Box::new(RejectedResponse {
                 status,
-                reason: String::from(resp.reason.unwrap_or("")),
+                reason: String::from(reason),
                 headers,
                 body: body.to_vec(),
             })));
@@ -388,11 +401,11 @@ impl ClientHandshake {
                 Some(p.into_owned())
             }
         };
-        Ok(Status::Complete(Accepted {
+        Ok(Accepted {
             consumed,
             subprotocol,
             extensions,
             headers,
-        }))
+        })
     }
 }

@@ -31,6 +31,20 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
+    pub(crate) fn from_parts(
+        method: String,
+        target: String,
+        minor_version: u8,
+        headers: Headers,
+    ) -> Self {
+        Self {
+            method,
+            target,
+            minor_version,
+            headers,
+        }
+    }
+
     /// The method, e.g. `GET`.
     pub fn method(&self) -> &str {
         &self.method
@@ -198,12 +212,12 @@ fn parse_head(head: &[u8], lines: usize, limits: &Limits) -> Result<HttpRequest,
         }
         Err(e) => return Err(crate::map_httparse(e, limits)),
     }
-    Ok(HttpRequest {
-        method: String::from(req.method.unwrap_or("")),
-        target: String::from(req.path.unwrap_or("")),
-        minor_version: req.version.unwrap_or(0),
-        headers: crate::collect_headers(req.headers),
-    })
+    Ok(HttpRequest::from_parts(
+        String::from(req.method.unwrap_or("")),
+        String::from(req.path.unwrap_or("")),
+        req.version.unwrap_or(0),
+        crate::collect_headers(req.headers),
+    ))
 }
 
 fn bad(reason: &'static str) -> HandshakeError {
@@ -211,7 +225,7 @@ fn bad(reason: &'static str) -> HandshakeError {
 }
 
 /// Decides whether a parsed head is an upgrade and checks RFC 6455 §4.2.1.
-fn classify(http: HttpRequest) -> Result<Request, HandshakeError> {
+pub(crate) fn classify(http: HttpRequest) -> Result<Request, HandshakeError> {
     let h = &http.headers;
     let wants_upgrade = h.has_token("upgrade", "websocket") || h.count("sec-websocket-key") > 0;
     if !wants_upgrade {

@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod client;
+#[cfg(feature = "http")]
+mod http;
+mod props;
 mod server;
 
 use wstack_handshake::{HandshakeError, Limits, Request, RequestParser, Status};
