@@ -98,3 +98,37 @@ pub(crate) fn tokio_client(url: &str, agent: &str, deflate: bool) -> io::Result<
         .build()?;
     rt.block_on(async { client_protocol!(wstack_tokio::connect_with, url, agent, deflate) })
 }
+
+/// smol: the echo server.
+pub(crate) fn smol_server(listener: std::net::TcpListener, deflate: bool) -> io::Result<()> {
+    smol::block_on(async {
+        let listener = smol::net::TcpListener::try_from(listener)?;
+        wstack_smol::Server::new(listener)
+            .config(config(deflate))
+            .serve(|ws, _| echo(ws))
+            .await
+    })
+}
+
+/// smol: the test client.
+pub(crate) fn smol_client(url: &str, agent: &str, deflate: bool) -> io::Result<()> {
+    smol::block_on(async { client_protocol!(wstack_smol::connect_with, url, agent, deflate) })
+}
+
+/// async-std: the echo server.
+pub(crate) fn async_std_server(listener: std::net::TcpListener, deflate: bool) -> io::Result<()> {
+    async_std::task::block_on(async {
+        let listener = async_std::net::TcpListener::from(listener);
+        wstack_async_std::Server::new(listener)
+            .config(config(deflate))
+            .serve(|ws, _| echo(ws))
+            .await
+    })
+}
+
+/// async-std: the test client.
+pub(crate) fn async_std_client(url: &str, agent: &str, deflate: bool) -> io::Result<()> {
+    async_std::task::block_on(async {
+        client_protocol!(wstack_async_std::connect_with, url, agent, deflate)
+    })
+}
