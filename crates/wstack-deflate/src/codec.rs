@@ -7,7 +7,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use wstack_frame::ext::{Extension, ExtensionError, RSV1};
 
 use crate::negotiate::{
-    DeflateConfig, DeflateParams, MIN_DEFLATE_WINDOW_BITS, NegotiationError, own_window,
+    DeflateConfig, DeflateParams, MAX_WINDOW_BITS, MIN_DEFLATE_WINDOW_BITS, NegotiationError,
 };
 
 /// The four octets a sync flush ends with; removed when sending, appended when receiving
@@ -64,12 +64,12 @@ impl MemoryEstimate {
         self.deflate + self.inflate
     }
 
-    /// The estimate for compressing with `deflate_bits` and decompressing with
-    /// `inflate_bits` (9..=15; other values are clamped). An upper bound of what zlib-rs
-    /// allocates, within 2 KiB.
-    pub const fn for_windows(deflate_bits: u8, inflate_bits: u8) -> Self {
+    /// The estimate for compressing with a window of `deflate_bits` (9..=15; other values
+    /// are clamped). Decompression always uses a 15-bit window (see [`PerMessageDeflate`]),
+    /// which costs zlib-rs the same as any other. An upper bound of what zlib-rs allocates,
+    /// within 2 KiB.
+    pub const fn for_deflate_window(deflate_bits: u8) -> Self {
         let d = clamp_bits(deflate_bits) as u32;
-        let _ = inflate_bits; // zlib-rs allocates the same inflate state for every window
         Self {
             deflate: (4 << d) + DEFLATE_FIXED,
             inflate: INFLATE_FIXED,
@@ -104,7 +104,6 @@ pub struct PerMessageDeflate {
     level: u32,
     threshold: usize,
     deflate_bits: u8,
-    inflate_bits: u8,
     deflate_reset: bool,
     inflate_reset: bool,
     compressor: Option<Compress>,
@@ -130,24 +129,23 @@ impl PerMessageDeflate {
     ///
     /// Fails with [`NegotiationError::UnsupportedWindowBits`] when `params` would have our
     /// compressor use an 8-bit window, which zlib cannot produce. Decompressing is always
-    /// possible: an 8-bit peer is inflated with a 9-bit window, a superset.
+    /// possible: every peer is inflated with a 15-bit window, a superset of any agreed one.
     pub fn new(
         role: Role,
         params: DeflateParams,
         config: &DeflateConfig,
     ) -> Result<Self, NegotiationError> {
-        let (own_bits, own_reset, peer_bits, peer_reset, own_name) = match role {
+        // Compress with our side's parameters, decompress with the peer's.
+        let (own_bits, own_reset, peer_reset, own_name) = match role {
             Role::Client => (
                 params.client_max_window_bits,
                 params.client_no_context_takeover,
-                params.server_max_window_bits,
                 params.server_no_context_takeover,
                 "client_max_window_bits",
             ),
             Role::Server => (
                 params.server_max_window_bits,
                 params.server_no_context_takeover,
-                params.client_max_window_bits,
                 params.client_no_context_takeover,
                 "server_max_window_bits",
             ),
@@ -164,7 +162,6 @@ impl PerMessageDeflate {
             level: config.compression_level(),
             threshold: config.compression_threshold(),
             deflate_bits: own_bits.min(15),
-            inflate_bits: own_window(peer_bits).min(15),
             deflate_reset: own_reset,
             inflate_reset: peer_reset,
             compressor: None,
@@ -185,7 +182,7 @@ impl PerMessageDeflate {
 
     /// The heap memory this codec's zlib state takes once both directions have been used.
     pub fn memory_estimate(&self) -> MemoryEstimate {
-        MemoryEstimate::for_windows(self.deflate_bits, self.inflate_bits)
+        MemoryEstimate::for_deflate_window(self.deflate_bits)
     }
 
     fn compressor(&mut self) -> &mut Compress {
@@ -204,10 +201,13 @@ impl PerMessageDeflate {
         max_out: usize,
     ) -> Result<(), ExtensionError> {
         let limit = out.len().saturating_add(max_out);
-        let bits = self.inflate_bits;
+        // Inflating with the widest window is always safe whatever window the peer agreed
+        // to (8 included, which flate2 cannot take), costs zlib-rs no more memory, and makes
+        // the outcome for a peer that overreaches its window independent of how its bytes
+        // were split: it is decoded, never failed halfway by chance.
         let d = self
             .decompressor
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, MAX_WINDOW_BITS));
         feed(d, &mut self.inflate_ended, input, out, limit)?;
         if fin {
             // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of

@@ -219,7 +219,9 @@ impl DeflateConfig {
     /// A client compresses with at most this window and offers it as
     /// `client_max_window_bits=N` (8 is offered and used as 9, the least zlib compresses
     /// with). A server with `Some(n)`, n < 15, holds clients to n and declines offers that do
-    /// not allow it (those without `client_max_window_bits`), as `ws` does.
+    /// not allow it (those without `client_max_window_bits`), as `ws` does. Prefer 9 over 8
+    /// there: zlib-based clients (this crate included) cannot compress with 8 bits and fail
+    /// the connection on such an answer.
     #[must_use]
     pub fn client_max_window_bits(mut self, bits: Option<u8>) -> Self {
         self.client_max_window_bits = bits.map(|b| b.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS));

@@ -22,6 +22,8 @@ use crate::types::{CloseFrame, Config, DataKind, Event, Message, Role, State, Ut
 const INITIAL_READ: usize = 4 << 10;
 /// Reads grow up to this size while the peer keeps filling them.
 const MAX_READ: usize = 64 << 10;
+/// The read window offered while a large frame arrives.
+const LARGE_READ: usize = 256 << 10;
 /// Server payloads at least this long are queued by reference instead of copied.
 const ZERO_COPY_MIN: usize = 16 << 10;
 
@@ -307,20 +309,25 @@ impl Connection {
     /// Never empty. It starts small (4 KiB), grows while reads come back full and while a
     /// large frame is arriving, and shrinks back when the connection goes idle.
     pub fn read_buf(&mut self) -> &mut [u8] {
-        let mut want = self.read_hint;
+        // `window`: what this read may fill (and what safe code must zero first).
+        // `room`: capacity to have ready, so a large frame does not move on every read.
+        let mut window = self.read_hint;
+        let mut room = window;
         if let Some(f) = &self.frame {
             if f.sink == Sink::Deliver {
-                // Grow towards the whole frame, at most doubling what has arrived, so a
-                // declared length alone never makes us allocate.
+                // Grow towards the whole frame, at most four times what has arrived, so a
+                // declared length alone never makes us allocate much.
                 let need = f.len - self.filled.min(f.len);
-                want = want.max(need.min(self.filled.max(MAX_READ)));
+                window = window.max(need.min(LARGE_READ));
+                room = window.max(need.min(self.filled.saturating_mul(4).max(LARGE_READ)));
             }
         }
-        if self.rbuf.len() - self.filled < want {
+        if self.rbuf.capacity() - self.filled < room {
             self.rbuf.truncate(self.filled);
-            self.rbuf.reserve(want);
-            let cap = self.rbuf.capacity();
-            self.rbuf.resize(cap, 0);
+            self.rbuf.reserve(room);
+        }
+        if self.rbuf.len() - self.filled < window {
+            self.rbuf.resize(self.filled + window, 0);
         }
         &mut self.rbuf[self.filled..]
     }
@@ -403,7 +410,10 @@ impl Connection {
         let (opcode, rsv, compressed) = match self.sending {
             None => {
                 let hint = if fin { chunk.len() } else { usize::MAX };
-                let compressed = self.ext.as_ref().is_some_and(|e| e.should_encode(hint));
+                // An empty message gains nothing from compression (and an encoder that just
+                // sync-flushed may have nothing to emit for it).
+                let compressed =
+                    hint > 0 && self.ext.as_ref().is_some_and(|e| e.should_encode(hint));
                 let opcode = match kind {
                     DataKind::Text => OpCode::TEXT,
                     DataKind::Binary => OpCode::BINARY,
@@ -504,7 +514,17 @@ impl Connection {
 
     /// Drops the first `n` outgoing bytes, which the transport has taken.
     pub fn advance_outgoing(&mut self, n: usize) {
-        let mut n = n.min(self.out_len);
+        if n >= self.out_len {
+            // Everything written (the common case): reuse the buffer from its start.
+            self.out_chunks.clear();
+            self.out_buf.clear();
+            self.out_len = 0;
+            if self.out_buf.capacity() > MAX_READ {
+                self.out_buf = BytesMut::new();
+            }
+            return;
+        }
+        let mut n = n;
         self.out_len -= n;
         while n > 0 {
             if let Some(front) = self.out_chunks.front_mut() {
@@ -518,12 +538,6 @@ impl Connection {
             } else {
                 self.out_buf.advance(n);
                 n = 0;
-            }
-        }
-        if self.out_len == 0 {
-            self.out_buf.clear();
-            if self.out_buf.capacity() > MAX_READ {
-                self.out_buf = BytesMut::new();
             }
         }
     }
@@ -956,11 +970,17 @@ impl Connection {
     }
 
     fn shrink_if_idle(&mut self) {
-        if self.filled == 0
-            && self.frame.is_none()
-            && !self.last_read_full
-            && self.rbuf.capacity() > INITIAL_READ
-        {
+        if !self.last_read_full {
+            self.release_idle_memory();
+        }
+    }
+
+    /// Frees the read and assembly buffers if nothing is buffered in them, so an idle
+    /// connection holds at most 4 KiB (without an extension's state). The core does this on
+    /// its own after a read that did not fill [`read_buf`](Self::read_buf); adapters call it
+    /// when a read finds nothing to read (`WouldBlock` / `Pending`) right after a full one.
+    pub fn release_idle_memory(&mut self) {
+        if self.filled == 0 && self.frame.is_none() && self.rbuf.capacity() > INITIAL_READ {
             self.rbuf = BytesMut::new();
             self.read_hint = INITIAL_READ;
         }
@@ -984,10 +1004,13 @@ impl Connection {
         if self.sending.is_some() {
             return Err(SendError::FragmentInProgress);
         }
-        let compress = self
-            .ext
-            .as_ref()
-            .is_some_and(|e| e.should_encode(payload.len()));
+        // An empty message gains nothing from compression (and an encoder that just
+        // sync-flushed may have nothing to emit for it).
+        let compress = !payload.is_empty()
+            && self
+                .ext
+                .as_ref()
+                .is_some_and(|e| e.should_encode(payload.len()));
         if compress {
             let mut buf = mem::take(&mut self.ext_buf);
             buf.clear();
@@ -999,34 +1022,30 @@ impl Connection {
                 self.ext_buf = buf;
                 return Err(SendError::Extension(e));
             }
-            self.push_message(opcode, RSV1, &Payload::Slice(&buf));
+            self.push_message(opcode, RSV1, Payload::Slice(&buf));
             if buf.capacity() > MAX_READ {
                 buf = Vec::new();
             }
             self.ext_buf = buf;
         } else {
-            self.push_message(opcode, 0, &Payload::Owned(payload));
+            self.push_message(opcode, 0, Payload::Owned(payload));
         }
         Ok(())
     }
 
     /// Queues a whole message, split by `send_fragment_size`.
-    fn push_message(&mut self, opcode: OpCode, rsv: u8, payload: &Payload<'_>) {
+    fn push_message(&mut self, opcode: OpCode, rsv: u8, payload: Payload<'_>) {
         let len = payload.len();
         let size = self.config.send_fragment_size.unwrap_or(usize::MAX).max(1);
         if len <= size {
-            let p = match payload {
-                Payload::Slice(s) => Payload::Slice(s),
-                Payload::Owned(b) => Payload::Owned(b.clone()),
-            };
-            self.push_frame(true, rsv, opcode, p);
+            self.push_frame(true, rsv, opcode, payload);
             return;
         }
         let mut at = 0;
         let (mut op, mut bits) = (opcode, rsv);
         while at < len {
             let end = (at + size).min(len);
-            let p = match payload {
+            let p = match &payload {
                 Payload::Slice(s) => Payload::Slice(&s[at..end]),
                 Payload::Owned(b) => Payload::Owned(b.slice(at..end)),
             };
@@ -1246,6 +1265,8 @@ mod tests {
     fn idle_connection_shrinks_back_to_at_most_4_kib() {
         let mut conn = Connection::new(Role::Server, Config::default());
         assert_eq!(read_all(&mut conn, &masked_binary(1 << 20)), 1);
+        // The adapter's next read would find nothing: it says so.
+        conn.release_idle_memory();
         assert!(
             conn.rbuf.capacity() <= INITIAL_READ,
             "{}",
@@ -1256,7 +1277,7 @@ mod tests {
     }
 
     #[test]
-    fn large_frame_grows_the_read_buffer_by_doubling_not_by_declared_length() {
+    fn large_frame_grows_the_read_buffer_with_what_arrived_not_by_declared_length() {
         let mut conn = Connection::new(Role::Server, Config::default());
         let wire = masked_binary(8 << 20);
         // Header plus a few bytes: the buffer must not jump to 8 MiB.
@@ -1265,7 +1286,12 @@ mod tests {
         conn.commit_read(100);
         assert_eq!(conn.poll_event(), Ok(None));
         let offered = conn.read_buf().len();
-        assert!(offered <= 2 * MAX_READ, "{offered}");
+        assert!(offered <= LARGE_READ, "{offered}");
+        assert!(
+            conn.rbuf.capacity() <= 2 * LARGE_READ,
+            "{}",
+            conn.rbuf.capacity()
+        );
     }
 
     #[test]

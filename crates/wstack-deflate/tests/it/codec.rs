@@ -295,7 +295,7 @@ fn small_bomb_costs_at_most_the_limit() {
     let (result, _, peak) = measure(|| s.decode(&bomb, true, &mut out, limit));
     assert_eq!(result, Err(ExtensionError::TooLarge));
     assert!(out.capacity() <= limit, "capacity {}", out.capacity());
-    let state = MemoryEstimate::for_windows(15, 15).inflate;
+    let state = MemoryEstimate::for_deflate_window(15).inflate;
     let peak = usize::try_from(peak).unwrap();
     assert!(
         peak <= limit + state + 1024,
@@ -338,7 +338,7 @@ fn gigabyte_bomb_stops_at_the_limit() {
     );
     assert!(wire_total < 8 * 1024, "{wire_total}");
     assert!(out.capacity() <= limit, "capacity {}", out.capacity());
-    let state = MemoryEstimate::for_windows(15, 15).inflate;
+    let state = MemoryEstimate::for_deflate_window(15).inflate;
     let peak = usize::try_from(peak_seen).unwrap();
     assert!(peak <= limit + state + 1024, "peak {peak}");
 }
@@ -365,7 +365,7 @@ fn memory_estimate_bounds_the_measured_state() {
             let (client, server) = configs(bits, false);
             let (mut c, mut s) = pair(&client.level(level), &server);
             let estimate = c.memory_estimate();
-            assert_eq!(estimate, MemoryEstimate::for_windows(bits, bits));
+            assert_eq!(estimate, MemoryEstimate::for_deflate_window(bits));
             let (wire, deflate, _) = measure(|| send(&mut c, &message));
             let deflate = usize::try_from(deflate).unwrap() - wire.capacity();
             let mut out = Vec::new();
@@ -450,4 +450,45 @@ proptest! {
             }
         }
     }
+}
+
+/// We always inflate with a 15-bit window: a peer that reaches past the window it agreed to
+/// is decoded the same way whatever the chunking, never failed halfway by chance.
+#[test]
+fn peer_overreaching_its_window_decodes_in_any_chunking() {
+    let mut half: Vec<u8> = xorshift_bytes(2000);
+    half.extend_from_within(..);
+    let full_window = DeflateParams::default();
+    let mut tx =
+        PerMessageDeflate::new(Role::Server, full_window, &DeflateConfig::client()).unwrap();
+    let wire = send(&mut tx, &half);
+    assert!(
+        wire.len() < 2100,
+        "the repeat is a 2000-byte back-reference: {}",
+        wire.len()
+    );
+    let narrow = DeflateParams {
+        server_max_window_bits: 9,
+        ..full_window
+    };
+    for cut in (0..wire.len()).step_by(97) {
+        let mut rx =
+            PerMessageDeflate::new(Role::Client, narrow, &DeflateConfig::client()).unwrap();
+        let mut out = Vec::new();
+        rx.decode(&wire[..cut], false, &mut out, LIMIT).unwrap();
+        rx.decode(&wire[cut..], true, &mut out, LIMIT).unwrap();
+        assert_eq!(out, half, "cut at {cut}");
+    }
+}
+
+fn xorshift_bytes(n: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_u32;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[1]
+        })
+        .collect()
 }

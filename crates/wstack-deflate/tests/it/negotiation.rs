@@ -61,7 +61,7 @@ mod offer {
             config.offer().to_string(),
             "permessage-deflate; client_max_window_bits=9"
         );
-        // Asking the *server* for 8 is fine: we inflate with a 9-bit window, a superset.
+        // Asking the *server* for 8 is fine: we inflate with a 15-bit window, a superset.
         let config = DeflateConfig::client().server_max_window_bits(8);
         assert_eq!(
             config.offer().to_string(),
@@ -213,7 +213,7 @@ mod server_accepts {
             answer(&server(), "permessage-deflate; client_max_window_bits=12").as_deref(),
             Some("permessage-deflate; client_max_window_bits=12")
         );
-        // The client may compress with 8 bits; we inflate with 9.
+        // The client may compress with 8 bits; we inflate with 15.
         let params = accepted_params(&server(), "permessage-deflate; client_max_window_bits=8");
         assert_eq!(params.client_max_window_bits, 8);
     }

@@ -129,7 +129,7 @@ fn empty_message() {
 #[test]
 fn vectors_decode_with_an_8_bit_peer_window() {
     // The server compressed with 8 bits (no back-reference past 256 bytes); we inflate
-    // with 9, a superset.
+    // with 15, a superset.
     let params = DeflateParams {
         server_max_window_bits: 8,
         ..DeflateParams::default()

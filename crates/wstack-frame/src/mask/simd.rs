@@ -1,15 +1,15 @@
 //! The masking fast path for `x86_64`: the only `unsafe` code in wstack.
 //!
 //! Each kernel masks a `&mut [u8]` whose first byte takes `key[0]`. It first masks the bytes
-//! up to the next vector boundary with the word loop, then whole aligned vectors (four per
-//! iteration), then the tail with the word loop. Slices are split with safe calls; the unsafe
+//! up to the next vector boundary four bytes at a time, then whole aligned vectors (four per
+//! iteration), then the tail four bytes at a time. Slices are split with safe calls; the unsafe
 //! blocks only load and store vectors inside chunks whose length and alignment the split
 //! guarantees (and `debug_assert!`s).
 //!
 //! The AVX2 kernel runs when AVX2 is enabled at compile time, or detected at run time with
 //! the `std` feature; otherwise the SSE2 kernel runs (SSE2 is part of the `x86_64` baseline).
 
-use super::{mask_words, rotate_key};
+use super::{mask_short, rotate_key};
 
 /// Masks `buf` (first byte takes `key[0]`) with the widest kernel this CPU supports.
 #[inline]
@@ -32,14 +32,14 @@ pub(super) fn mask(buf: &mut [u8], key: [u8; 4]) {
     mask_sse2(buf, key);
 }
 
-/// Splits `buf` into a head up to the first `ALIGN`-byte boundary (masked here with the word
-/// loop) and the rest, returned with the key rotated to the rest's first byte.
+/// Splits `buf` into a head up to the first `ALIGN`-byte boundary (masked here four bytes at a
+/// time) and the rest, returned with the key rotated to the rest's first byte.
 #[inline]
 fn mask_head<const ALIGN: usize>(buf: &mut [u8], key: [u8; 4]) -> (&mut [u8], [u8; 4]) {
     // `align_offset` may answer usize::MAX ("cannot align"): then everything is head.
     let head_len = buf.as_ptr().align_offset(ALIGN).min(buf.len());
     let (head, body) = buf.split_at_mut(head_len);
-    mask_words(head, key);
+    mask_short(head, key);
     (body, rotate_key(key, head_len))
 }
 
@@ -82,7 +82,7 @@ fn mask_sse2(buf: &mut [u8], key: [u8; 4]) {
         unsafe { _mm_store_si128(p, _mm_xor_si128(_mm_load_si128(p), key_vec)) };
     }
     // The tail starts a multiple of 16 bytes after `body`, so at the same key phase.
-    mask_words(vectors.into_remainder(), key);
+    mask_short(vectors.into_remainder(), key);
 }
 
 /// The AVX2 kernel: 128 bytes per iteration with aligned 32-byte loads and stores.
@@ -130,7 +130,7 @@ unsafe fn mask_avx2(buf: &mut [u8], key: [u8; 4]) {
         unsafe { _mm256_store_si256(p, _mm256_xor_si256(_mm256_load_si256(p), key_vec)) };
     }
     // The tail starts a multiple of 32 bytes after `body`, so at the same key phase.
-    mask_words(vectors.into_remainder(), key);
+    mask_short(vectors.into_remainder(), key);
 }
 
 #[cfg(test)]

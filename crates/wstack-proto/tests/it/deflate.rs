@@ -1,6 +1,7 @@
 //! RFC 7692 permessage-deflate through the connection: RSV1 rules, bounded inflate, and
 //! round trips.
 
+use bytes::Bytes;
 use proptest::prelude::*;
 use wstack_deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use wstack_frame::ext::Extension;
@@ -216,4 +217,27 @@ proptest! {
         prop_assert_eq!(messages(&pair.server_events), expected.clone());
         prop_assert_eq!(messages(&pair.client_events), expected);
     }
+}
+
+#[test]
+fn empty_message_after_a_compressed_one_round_trips() {
+    // An empty message is sent uncompressed: a deflater that just sync-flushed has nothing
+    // to emit for it (found by the proptest above).
+    let mut pair = deflate_pair(&Config::default(), 0);
+    pair.client
+        .send(Message::Binary(vec![1u8; 100].into()))
+        .unwrap();
+    pair.client.send(Message::Binary(Bytes::new())).unwrap();
+    pair.client
+        .send_fragment(wstack_proto::DataKind::Text, Bytes::new(), true)
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        messages(&pair.server_events),
+        vec![
+            Message::Binary(vec![1u8; 100].into()),
+            Message::Binary(Bytes::new()),
+            Message::Text("".into())
+        ]
+    );
 }
