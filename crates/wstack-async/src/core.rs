@@ -46,6 +46,8 @@ pub(crate) struct Core<S> {
     read_eof: bool,
     /// Written bytes not yet flushed.
     unflushed: bool,
+    /// The last read filled all the space offered.
+    last_read_full: bool,
     end: Option<End>,
     /// `Event::Closed` seen: `Some(clean)`.
     closed_clean: Option<bool>,
@@ -98,6 +100,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             stash_limit,
             read_eof: false,
             unflushed: false,
+            last_read_full: false,
             end: None,
             closed_clean: None,
             awaiting_pong: None,
@@ -259,18 +262,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 return self.fail_io(io::ErrorKind::UnexpectedEof.into());
             }
             let buf = self.conn.read_buf();
+            let offered = buf.len();
             match Pin::new(&mut self.io).poll_read(cx, buf) {
                 Poll::Ready(Ok(0)) => {
                     self.read_eof = true;
                     self.conn.receive_eof();
                 }
-                Poll::Ready(Ok(n)) => self.conn.commit_read(n),
+                Poll::Ready(Ok(n)) => {
+                    self.last_read_full = n == offered;
+                    self.conn.commit_read(n);
+                }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => {
                     self.conn.receive_eof();
                     return self.fail_io(e);
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if std::mem::take(&mut self.last_read_full) {
+                        // A burst just ended: give grown buffers back while idle (an idle
+                        // connection then holds at most the core's 4 KiB).
+                        self.conn.release_idle_memory();
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }

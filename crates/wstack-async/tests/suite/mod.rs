@@ -760,6 +760,47 @@ pub fn sink_and_stream<R: Rt>() {
     });
 }
 
+pub fn handshake_timeouts<R: Rt>() {
+    R::run(async {
+        let mut config = Config::default();
+        config.handshake_timeout = Duration::from_millis(300);
+        // Server side: a client that connects and says nothing is dropped.
+        let (listener, addr) = R::bind().await;
+        let (tx, mut rx) = std::sync::mpsc::channel();
+        let server_config = config.clone();
+        R::spawn(Box::pin(async move {
+            let io = R::accept_tcp(&listener).await;
+            let r = wstack_async::accept(io, &server_config, Some(R::timer())).await;
+            tx.send(r.map(|_| ()).map_err(|e| e.to_string())).unwrap();
+        }));
+        let mut silent = R::connect_tcp(addr).await;
+        let r = wait_recv(&mut rx).await;
+        assert_eq!(r, Err(Error::HandshakeTimeout.to_string()));
+        // ...and its socket is closed: reading ends.
+        let mut b = [0u8; 16];
+        assert!(matches!(silent.read(&mut b).await, Ok(0) | Err(_)));
+
+        // Client side: a server that accepts TCP and never answers.
+        let (listener, addr) = R::bind().await;
+        R::spawn(Box::pin(async move {
+            let io = R::accept_tcp(&listener).await;
+            R::sleep(Duration::from_secs(5)).await;
+            drop(io);
+        }));
+        let io = R::connect_tcp(addr).await;
+        let req = ClientRequest::new(&format!("ws://{addr}/")).unwrap();
+        let t = R::timer();
+        let start = t.now();
+        let r = wstack_async::client_on(io, &req, &config, Some(R::timer())).await;
+        assert!(
+            matches!(r, Err(Error::HandshakeTimeout)),
+            "{:?}",
+            r.map(|_| ())
+        );
+        assert!(t.now() - start < Duration::from_secs(3));
+    });
+}
+
 /// Instantiates every suite test for a runtime.
 macro_rules! wstack_suite {
     ($rt:ty) => {
@@ -767,7 +808,7 @@ macro_rules! wstack_suite {
             close_from_client close_from_server subprotocol_and_origin rejection_status
             deflate_on_and_off tls_self_signed keepalive_drops_silent_peer close_timeout
             backpressure_slow_reader half_closed_peer_errors cancel_safe_recv
-            split_halves_across_tasks sink_and_stream);
+            split_halves_across_tasks sink_and_stream handshake_timeouts);
     };
 }
 
