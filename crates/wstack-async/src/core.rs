@@ -31,6 +31,7 @@ enum End {
 }
 
 /// One connection and its transport.
+#[allow(clippy::struct_excessive_bools)] // independent transport facts (EOF seen, unflushed, last read full, notify), not a state enum
 pub(crate) struct Core<S> {
     pub(crate) io: S,
     pub(crate) conn: Connection,
