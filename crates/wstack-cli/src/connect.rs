@@ -42,6 +42,10 @@ pub(crate) struct ConnectOpts {
     /// Largest message accepted, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     max_message_size: usize,
+    /// At the end of input, wait until the server has been quiet this many milliseconds
+    /// (at most 5 s) before closing: replies still on their way would be lost after our close.
+    #[arg(long, default_value_t = 300, value_name = "MS")]
+    linger: u64,
     /// Treat /ping, /close and /binary lines as commands even when stdin is not a terminal.
     #[arg(long)]
     commands: bool,
@@ -134,6 +138,9 @@ async fn run(opts: &ConnectOpts) -> Result<ExitCode, String> {
     }
     let (mut tx, mut rx) = ws.split();
     let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
+    // Counts messages received, so the end of input can wait for the server to go quiet.
+    let (seen_tx, mut seen_rx) = tokio::sync::watch::channel(0u64);
+    let quiet = std::time::Duration::from_millis(opts.linger);
 
     // Prints what arrives, one message per line; says whether the end was clean.
     let printer = async move {
@@ -165,6 +172,7 @@ async fn run(opts: &ConnectOpts) -> Result<ExitCode, String> {
                     break;
                 }
             };
+            seen_tx.send_modify(|n| *n += 1);
             let _ = out.write_all(line.as_bytes()).await;
             let _ = out.write_all(b"\n").await;
             let _ = out.flush().await;
@@ -191,7 +199,10 @@ async fn run(opts: &ConnectOpts) -> Result<ExitCode, String> {
             let msg = if commands && text.starts_with('/') {
                 match command(&text) {
                     Ok(Cmd::Send(m)) => m,
-                    Ok(Cmd::Close(code, reason)) => return tx.close(code, &reason).await.is_ok(),
+                    Ok(Cmd::Close(code, reason)) => {
+                        linger(&mut tx, &mut seen_rx, quiet).await;
+                        return tx.close(code, &reason).await.is_ok();
+                    }
                     Err(e) => {
                         eprintln!("wstack: {e}");
                         continue;
@@ -204,10 +215,7 @@ async fn run(opts: &ConnectOpts) -> Result<ExitCode, String> {
                 return false;
             }
         }
-        // The end of input. Our close would make the core drop data arriving after it
-        // (wstack-proto discards data once it has sent its close), so first a ping: its pong
-        // comes after the server's replies to everything we sent. Bounded by the wait.
-        let _ = tokio::time::timeout(LINGER, tx.ping(&b"eof"[..])).await;
+        linger(&mut tx, &mut seen_rx, quiet).await;
         tx.close(CloseCode::NORMAL, "").await.is_ok()
     };
     let (printed_clean, sent_clean) = tokio::join!(printer, sender);
@@ -216,6 +224,24 @@ async fn run(opts: &ConnectOpts) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(EXIT_ABNORMAL)
     })
+}
+
+/// Before our close: the core drops data that arrives after it (wstack-proto discards data
+/// once it has sent its close), so first a ping, whose pong comes after the server's
+/// replies to everything it read before; then wait until nothing arrived for `quiet` (a
+/// server whose replies come from elsewhere, a process). At most [`LINGER`] in all.
+async fn linger<S>(
+    tx: &mut wstack_async::WsSender<S>,
+    seen: &mut tokio::sync::watch::Receiver<u64>,
+    quiet: std::time::Duration,
+) where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(LINGER, async {
+        let _ = tx.ping(&b"eof"[..]).await;
+        while let Ok(Ok(())) = tokio::time::timeout(quiet, seen.changed()).await {}
+    })
+    .await;
 }
 
 enum Cmd {
