@@ -60,7 +60,7 @@ impl ServerOpts {
         config.connection.ping_interval = Some(Duration::from_secs(20));
         config.connection.pong_timeout = Duration::from_secs(20);
         if self.deflate {
-            config.deflate = Some(DeflateConfig::server());
+            config.deflate = Some(DeflateConfig::server().enabled(true));
         }
         config
     }

@@ -83,7 +83,7 @@ impl Server {
     }
 
     /// Sends SIGINT (as Ctrl-C does) and waits for the exit status.
-    fn interrupt(mut self) -> std::process::ExitStatus {
+    pub(crate) fn interrupt(mut self) -> std::process::ExitStatus {
         let ok = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
