@@ -261,17 +261,34 @@ fn connect_exit_codes() {
 }
 
 #[test]
-fn ctrl_c_closes_clients_with_1001_and_exits_cleanly() {
+fn ctrl_c_closes_clients_with_1001_and_exits_cleanly_on_every_runtime() {
+    for runtime in ["tokio", "smol", "async-std"] {
+        let server = Server::start(&["echo", "--runtime", runtime]);
+        let url = server.url("/");
+        bounded(async move {
+            let mut ws = client(&url).await;
+            ws.send(Message::Text("x".into())).await.unwrap();
+            assert_eq!(next_text(&mut ws).await, "x");
+            let status = tokio::task::spawn_blocking(move || server.interrupt());
+            assert_eq!(close_code(&mut ws).await, Some(1001), "{runtime}");
+            assert!(status.await.unwrap().success(), "{runtime}");
+        });
+    }
+}
+
+#[test]
+fn log_lines_escape_what_the_client_sent() {
     let server = Server::start(&["echo"]);
-    let url = server.url("/");
-    bounded(async move {
-        let mut ws = client(&url).await;
-        ws.send(Message::Text("x".into())).await.unwrap();
-        assert_eq!(next_text(&mut ws).await, "x");
-        let status = tokio::task::spawn_blocking(move || server.interrupt());
-        assert_eq!(close_code(&mut ws).await, Some(1001));
-        assert!(status.await.unwrap().success());
-    });
+    let a = &server.addr;
+    // A right-to-left override (U+202E) in a header: it could reorder what an operator reads.
+    let r = http(
+        a,
+        &upgrade_request(a, "User-Agent: evil\u{202e}txt.exe\r\n"),
+    );
+    assert!(r.starts_with("HTTP/1.1 101"), "{r}");
+    let line = server.wait_log("agent=");
+    assert!(line.contains("evil\\u{202e}txt.exe"), "{line:?}");
+    assert!(!line.contains('\u{202e}'), "{line:?}");
 }
 
 #[test]
