@@ -314,6 +314,28 @@ fn send(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("wstack", size), |b| {
                 b.iter(|| wstack_send(&mut conn, &msg, n, &mut sink));
             });
+            // The borrowed-slice send: no `Bytes` made or cloned per message, as
+            // fastwebsockets' `Payload::Borrowed` below.
+            let mut conn = wstack_server(false);
+            let text_body = std::str::from_utf8(&body).unwrap_or_default();
+            group.bench_function(BenchmarkId::new("wstack-slice", size), |b| {
+                b.iter(|| {
+                    sink.clear();
+                    for _ in 0..n {
+                        if text {
+                            conn.send_text(text_body).unwrap();
+                        } else {
+                            conn.send_binary(&body).unwrap();
+                        }
+                        for s in conn.outgoing() {
+                            sink.extend_from_slice(s);
+                        }
+                        let len = conn.outgoing_len();
+                        conn.advance_outgoing(len);
+                    }
+                    black_box(&sink);
+                });
+            });
             let mut conn = wstack_server(true);
             group.bench_function(BenchmarkId::new("wstack+deflate", size), |b| {
                 b.iter(|| wstack_send(&mut conn, &msg, n, &mut sink));

@@ -333,6 +333,20 @@ impl Extension for PerMessageDeflate {
                 break;
             }
         }
+        if fin && out.len() == start {
+            // zlib emits nothing for a sync flush with no new input right after another
+            // sync flush (it sees no progress to make): an empty message following a
+            // message. RFC 7692 §7.2.3.6: an empty message is sent as an empty
+            // non-final stored block, "0x00" once its tail is removed; the stream is
+            // byte-aligned after the previous flush, so that block is valid here and
+            // decodes to nothing whatever window the peer keeps.
+            out.try_reserve(1).map_err(|_| ExtensionError::Internal)?;
+            out.push(0x00);
+            if reset {
+                c.reset();
+            }
+            return Ok(());
+        }
         if fin {
             // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the
             // tail end. After this step, the last octet of the compressed data contains

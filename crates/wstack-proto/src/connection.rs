@@ -116,10 +116,21 @@ enum Payload<'a> {
 }
 
 impl Payload<'_> {
+    #[inline]
     fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
         match self {
-            Self::Slice(s) => s.len(),
-            Self::Owned(b) => b.len(),
+            Self::Slice(s) => s,
+            Self::Owned(b) => b,
         }
     }
 }
@@ -384,8 +395,8 @@ impl Connection {
     /// a close starts the closing handshake like [`close`](Self::close).
     pub fn send(&mut self, msg: Message) -> Result<(), SendError> {
         match msg {
-            Message::Text(t) => self.send_data(OpCode::TEXT, t.into_bytes()),
-            Message::Binary(b) => self.send_data(OpCode::BINARY, b),
+            Message::Text(t) => self.send_data(OpCode::TEXT, Payload::Owned(t.into_bytes())),
+            Message::Binary(b) => self.send_data(OpCode::BINARY, Payload::Owned(b)),
             Message::Ping(p) => self.ping(&p),
             Message::Pong(p) => self.pong(&p),
             Message::Close(None) => {
@@ -395,6 +406,20 @@ impl Connection {
             }
             Message::Close(Some(f)) => self.close(f.code, f.reason.as_str()),
         }
+    }
+
+    /// Queues a whole text message from a borrowed string: like [`send`](Self::send) with
+    /// [`Message::Text`], without making a `Bytes` first. The bytes are copied into the
+    /// outgoing buffer (or compressed) before this returns.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(OpCode::TEXT, Payload::Slice(text.as_bytes()))
+    }
+
+    /// Queues a whole binary message from a borrowed slice: like [`send`](Self::send) with
+    /// [`Message::Binary`], without making a `Bytes` first (no reference count to touch). The
+    /// bytes are copied into the outgoing buffer (or compressed) before this returns.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(OpCode::BINARY, Payload::Slice(data))
     }
 
     /// Queues one fragment of a message whose size is not known up front. The first call
@@ -410,8 +435,8 @@ impl Connection {
         let (opcode, rsv, compressed) = match self.sending {
             None => {
                 let hint = if fin { chunk.len() } else { usize::MAX };
-                // An empty message gains nothing from compression (and an encoder that just
-                // sync-flushed may have nothing to emit for it).
+                // An empty message is sent uncompressed: legal (RSV1 is per message) and
+                // cheaper than the one-byte empty block plus a zlib call.
                 let compressed =
                     hint > 0 && self.ext.as_ref().is_some_and(|e| e.should_encode(hint));
                 let opcode = match kind {
@@ -999,13 +1024,13 @@ impl Connection {
         }
     }
 
-    fn send_data(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+    fn send_data(&mut self, opcode: OpCode, payload: Payload<'_>) -> Result<(), SendError> {
         self.check_open()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentInProgress);
         }
-        // An empty message gains nothing from compression (and an encoder that just
-        // sync-flushed may have nothing to emit for it).
+        // An empty message is sent uncompressed: legal (RSV1 is per message) and cheaper
+        // than the one-byte empty block plus a zlib call.
         let compress = !payload.is_empty()
             && self
                 .ext
@@ -1015,7 +1040,7 @@ impl Connection {
             let mut buf = mem::take(&mut self.ext_buf);
             buf.clear();
             let res = match self.ext.as_mut() {
-                Some(ext) => ext.encode(&payload, true, &mut buf),
+                Some(ext) => ext.encode(payload.as_slice(), true, &mut buf),
                 None => Ok(()),
             };
             if let Err(e) = res {
@@ -1028,7 +1053,7 @@ impl Connection {
             }
             self.ext_buf = buf;
         } else {
-            self.push_message(opcode, 0, Payload::Owned(payload));
+            self.push_message(opcode, 0, payload);
         }
         Ok(())
     }
@@ -1097,15 +1122,19 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        self.out_buf.extend_from_slice(&head[..head_len]);
         match payload {
             Payload::Owned(b) if mask.is_none() && len >= ZERO_COPY_MIN => {
+                self.out_buf.extend_from_slice(&head[..head_len]);
                 let pending = self.out_buf.split().freeze();
                 self.out_chunks.push_back(pending);
                 self.out_chunks.push_back(b);
             }
-            Payload::Owned(b) => self.push_payload(&b, mask),
-            Payload::Slice(s) => self.push_payload(s, mask),
+            p => {
+                // One capacity check for header and payload.
+                self.out_buf.reserve(head_len + len);
+                self.out_buf.extend_from_slice(&head[..head_len]);
+                self.push_payload(p.as_slice(), mask);
+            }
         }
         self.out_len += head_len + len;
     }

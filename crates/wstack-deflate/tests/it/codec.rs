@@ -492,3 +492,49 @@ fn xorshift_bytes(n: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// RFC 7692 §7.2.3.6: an empty message compresses to a single 0x00 octet (an empty stored
+/// block, its `00 00 ff ff` tail removed). zlib emits nothing for a sync flush right after
+/// another one, so the codec must supply that block itself: first, after other messages,
+/// with and without context takeover, and several in a row.
+#[test]
+fn empty_message_is_one_zero_octet_even_right_after_another_message() {
+    for no_takeover in [false, true] {
+        let (client, server) = configs(15, no_takeover);
+        let (mut c, mut s) = pair(&client, &server);
+        // First message of the stream.
+        assert_eq!(send(&mut s, b""), [0x00]);
+        assert_eq!(recv(&mut c, &[0x00]), b"");
+        let hello = send(&mut s, b"Hello");
+        assert_eq!(recv(&mut c, &hello), b"Hello");
+        for _ in 0..3 {
+            let wire = send(&mut s, b"");
+            assert_eq!(wire, [0x00], "no_takeover={no_takeover}");
+            assert!(recv(&mut c, &wire).is_empty());
+        }
+        // The stream is intact afterwards: context (if kept) still works.
+        let again = send(&mut s, b"Hello");
+        assert_eq!(recv(&mut c, &again), b"Hello");
+        if !no_takeover {
+            assert!(again.len() < hello.len(), "{again:?} vs {hello:?}");
+        }
+    }
+}
+
+/// A fragmented message whose last fragment is empty: the sync flush still ends it.
+#[test]
+fn empty_final_fragment_after_data_ends_the_message() {
+    let (client, server) = configs(15, false);
+    let (mut c, mut s) = pair(&client, &server);
+    let first = send(&mut s, b"abc");
+    assert_eq!(recv(&mut c, &first), b"abc");
+    let mut wire = Vec::new();
+    s.encode(b"Hello, ", false, &mut wire).unwrap();
+    s.encode(b"", true, &mut wire).unwrap();
+    assert_eq!(recv(&mut c, &wire), b"Hello, ");
+    // Empty fragments only, right after a message.
+    let mut wire = Vec::new();
+    s.encode(b"", false, &mut wire).unwrap();
+    s.encode(b"", true, &mut wire).unwrap();
+    assert!(recv(&mut c, &wire).is_empty());
+}

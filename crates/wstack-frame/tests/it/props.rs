@@ -215,4 +215,38 @@ proptest! {
         prop_assert_eq!(split, whole);
         prop_assert_eq!(whole.is_ok(), core::str::from_utf8(&bytes).is_ok());
     }
+
+    /// Mostly-ASCII messages around the short-piece fast path (pieces under and over 64
+    /// bytes, ASCII runs then a stray byte): any split gives std's verdict and offset.
+    #[test]
+    fn mostly_ascii_in_any_split_matches_std(
+        ascii in proptest::collection::vec(0x20u8..0x7f, 0..200),
+        strays in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let mut bytes = ascii;
+        for (at, b) in strays {
+            let at = at.index(bytes.len() + 1);
+            bytes.insert(at, b);
+        }
+        let expected = core::str::from_utf8(&bytes).err().map(|e| {
+            let at = e.valid_up_to();
+            match (bytes[at], e.error_len()) {
+                (0xC2..=0xF4, Some(n)) => at + n,
+                _ => at,
+            }
+        });
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut v = Utf8Validator::new();
+        let mut start = 0;
+        let mut got = Ok(());
+        for end in cuts.into_iter().chain([bytes.len()]) {
+            got = v.feed(&bytes[start..end]);
+            if got.is_err() { break; }
+            start = end;
+        }
+        let got = got.and_then(|()| v.finish());
+        prop_assert_eq!(got.err().map(|e| e.offset), expected);
+    }
 }

@@ -138,3 +138,84 @@ fn drive_bounded_panics_instead_of_hanging() {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pair.drive_bounded(3)));
     assert!(r.is_err());
 }
+
+/// `send_text` / `send_binary` put the same bytes on the wire as `send` with an owned
+/// message, for both roles, with fragmenting and with permessage-deflate, at sizes around
+/// the zero-copy threshold.
+#[test]
+fn borrowed_sends_write_the_same_bytes_as_owned_sends() {
+    use crate::support::client;
+    use wstack_proto::{Config, Connection, Role, Utf8Bytes};
+    let mut fragmented = Config::default();
+    fragmented.send_fragment_size = Some(1000);
+    for len in [0, 1, 125, 126, 1024, (16 << 10) - 1, 16 << 10, 70_000] {
+        let text: String = (0..len)
+            .map(|i: usize| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let builds: [fn(&Config) -> Connection; 2] = [
+            |cfg| Connection::new(Role::Server, cfg.clone()),
+            |cfg| {
+                let _ = cfg;
+                client()
+            },
+        ];
+        for make in builds {
+            for cfg in [Config::default(), fragmented.clone()] {
+                let (mut owned, mut borrowed) = (make(&cfg), make(&cfg));
+                owned
+                    .send(Message::Text(Utf8Bytes::from(text.as_str())))
+                    .unwrap();
+                owned
+                    .send(Message::Binary(Bytes::copy_from_slice(text.as_bytes())))
+                    .unwrap();
+                borrowed.send_text(&text).unwrap();
+                borrowed.send_binary(text.as_bytes()).unwrap();
+                assert_eq!(drain(&mut owned), drain(&mut borrowed), "len {len}");
+            }
+        }
+    }
+    let mut conn = server();
+    conn.close(wstack_proto::CloseCode::NORMAL, "").unwrap();
+    assert_eq!(
+        conn.send_binary(b"late"),
+        Err(wstack_proto::SendError::Closed)
+    );
+    assert_eq!(conn.send_text("late"), Err(wstack_proto::SendError::Closed));
+}
+
+/// The spare space `read_buf` offers never shows bytes received earlier (in this
+/// connection or any other): the buffer is reused and regrown across many messages of
+/// varying sizes, the caller writes only what it commits, and every offer is all zeros.
+#[test]
+fn read_buf_never_exposes_earlier_bytes() {
+    let mut previous = server();
+    let mut conns = Vec::new();
+    for round in 0..3 {
+        let mut conn = server();
+        let mut wire = Vec::new();
+        for i in 0..200usize {
+            let len = [0, 1, 125, 126, 1000, 5000, 70_000][(i + round) % 7];
+            wire.extend(c(true, 0x2, &vec![0xAB; len]));
+        }
+        let mut rest = &wire[..];
+        let mut step = 1usize;
+        while !rest.is_empty() {
+            let buf = conn.read_buf();
+            assert!(buf.iter().all(|&b| b == 0), "stale bytes offered");
+            step = step * 7 % 100_003;
+            let n = buf.len().min(rest.len()).min(step + 1);
+            buf[..n].copy_from_slice(&rest[..n]);
+            conn.commit_read(n);
+            rest = &rest[n..];
+            while let Some(ev) = conn.poll_event().unwrap() {
+                assert!(matches!(ev, Event::Message(Message::Binary(_))));
+            }
+        }
+        assert!(conn.read_buf().iter().all(|&b| b == 0));
+        conns.push(std::mem::replace(&mut previous, conn));
+    }
+    // Connections made after others were used and dropped start clean too.
+    drop(conns);
+    let mut fresh = server();
+    assert!(fresh.read_buf().iter().all(|&b| b == 0));
+}

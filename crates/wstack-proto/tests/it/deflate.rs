@@ -221,8 +221,11 @@ proptest! {
 
 #[test]
 fn empty_message_after_a_compressed_one_round_trips() {
-    // An empty message is sent uncompressed: a deflater that just sync-flushed has nothing
-    // to emit for it (found by the proptest above).
+    // An empty message is sent uncompressed (legal, and one byte and a zlib call cheaper).
+    // It was first a workaround: the codec once failed to compress an empty message right
+    // after another (found by the proptest above); wstack-deflate now emits the RFC 7692
+    // §7.2.3.6 empty block, and the next tests check that the core's compressed paths
+    // around empty input work too.
     let mut pair = deflate_pair(&Config::default(), 0);
     pair.client
         .send(Message::Binary(vec![1u8; 100].into()))
@@ -240,4 +243,70 @@ fn empty_message_after_a_compressed_one_round_trips() {
             Message::Text("".into())
         ]
     );
+}
+
+#[test]
+fn empty_message_goes_out_uncompressed() {
+    let mut server = deflate_server(Config::default());
+    server.send(Message::Binary(vec![1u8; 100].into())).unwrap();
+    server.send(Message::Binary(Bytes::new())).unwrap();
+    let frames = sent(&mut server);
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[0].rsv, 0x40, "the first message is compressed");
+    assert_eq!(frames[1].rsv, 0, "the empty one is not");
+    assert!(frames[1].payload.is_empty());
+}
+
+#[test]
+fn compressed_fragmented_message_may_end_with_an_empty_fragment() {
+    let mut pair = deflate_pair(&Config::default(), 0);
+    pair.client
+        .send(Message::Binary(vec![1u8; 100].into()))
+        .unwrap();
+    // Starts compressed (its size is unknown), then ends with an empty final fragment
+    // right after a sync-flushed message and a fragment with no output of its own.
+    pair.client
+        .send_fragment(wstack_proto::DataKind::Binary, Bytes::new(), false)
+        .unwrap();
+    pair.client
+        .send_fragment(wstack_proto::DataKind::Binary, Bytes::new(), true)
+        .unwrap();
+    pair.client
+        .send_fragment(
+            wstack_proto::DataKind::Text,
+            Bytes::from_static(b"abc"),
+            false,
+        )
+        .unwrap();
+    pair.client
+        .send_fragment(wstack_proto::DataKind::Text, Bytes::new(), true)
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        messages(&pair.server_events),
+        vec![
+            Message::Binary(vec![1u8; 100].into()),
+            Message::Binary(Bytes::new()),
+            Message::Text("abc".into())
+        ]
+    );
+}
+
+#[test]
+fn borrowed_sends_compress_like_owned_sends() {
+    let body = vec![b'x'; 3000];
+    let mut owned = deflate_server(Config::default());
+    let mut borrowed = deflate_server(Config::default());
+    for _ in 0..2 {
+        owned.send(Message::Binary(body.clone().into())).unwrap();
+        borrowed.send_binary(&body).unwrap();
+        owned
+            .send(Message::Text(String::from("héllo").into()))
+            .unwrap();
+        borrowed.send_text("héllo").unwrap();
+    }
+    let (a, b) = (sent(&mut owned), sent(&mut borrowed));
+    assert_eq!(a.len(), 4);
+    assert!(a.iter().all(|f| f.rsv == 0x40));
+    assert_eq!(a, b);
 }
