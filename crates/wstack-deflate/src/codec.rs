@@ -333,20 +333,6 @@ impl Extension for PerMessageDeflate {
                 break;
             }
         }
-        if fin && out.len() == start {
-            // zlib emits nothing for a sync flush with no new input right after another
-            // sync flush (it sees no progress to make): an empty message following a
-            // message. RFC 7692 §7.2.3.6: an empty message is sent as an empty
-            // non-final stored block, "0x00" once its tail is removed; the stream is
-            // byte-aligned after the previous flush, so that block is valid here and
-            // decodes to nothing whatever window the peer keeps.
-            out.try_reserve(1).map_err(|_| ExtensionError::Internal)?;
-            out.push(0x00);
-            if reset {
-                c.reset();
-            }
-            return Ok(());
-        }
         if fin {
             // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the
             // tail end. After this step, the last octet of the compressed data contains
@@ -355,7 +341,9 @@ impl Extension for PerMessageDeflate {
                 // zlib writes nothing for a sync flush with no input since the previous
                 // one (an empty message after a message, with context takeover). RFC 7692
                 // §7.2.3.6: an empty message is then "a single 0x00 octet" (the header of an
-                // empty stored block; the receiver appends the rest).
+                // empty stored block; the receiver appends the rest). The stream is
+                // byte-aligned after the previous flush, so that block is valid here.
+                out.try_reserve(1).map_err(|_| ExtensionError::Internal)?;
                 out.push(0x00);
             } else if out[start..].ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
