@@ -7,6 +7,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod conformance;
 mod tidy;
 
 const USAGE: &str = "\
@@ -14,7 +15,7 @@ usage: cargo xtask <task>
 
 tasks:
   test          fmt check, clippy -D warnings, tests (doc tests included), docs -D warnings
-  conformance   the Autobahn-style conformance run (not built yet: see README)
+  conformance   the Autobahn-style conformance run (`cargo xtask conformance --help`)
   fuzz          cargo-fuzz targets for a time budget (not built yet: see README)
   bench         criterion benchmarks and the report (not built yet: see README)
   ci            what .ci/run needs: `test`
@@ -24,7 +25,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test" | "ci") => test(),
-        Some(task @ ("conformance" | "fuzz" | "bench")) => Err(format!(
+        Some("conformance") => conformance::run(&args[1..]),
+        Some(task @ ("fuzz" | "bench")) => Err(format!(
             "`cargo xtask {task}` is not built yet; it lands with its issue (see README.md)"
         )),
         Some("-h" | "--help") | None => {
