@@ -7,6 +7,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod conformance;
 mod tidy;
 
@@ -17,7 +18,7 @@ tasks:
   test          fmt check, clippy -D warnings, tests (doc tests included), docs -D warnings
   conformance   the Autobahn-style conformance run (`cargo xtask conformance --help`)
   fuzz          cargo-fuzz targets for a time budget (not built yet: see README)
-  bench         criterion benchmarks and the report (not built yet: see README)
+  bench         criterion and end-to-end benchmarks and the report (`cargo xtask bench --help`)
   ci            what .ci/run needs: `test`
 ";
 
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test" | "ci") => test(),
         Some("conformance") => conformance::run(&args[1..]),
-        Some(task @ ("fuzz" | "bench")) => Err(format!(
+        Some("bench") => bench::run(&args[1..]),
+        Some(task @ "fuzz") => Err(format!(
             "`cargo xtask {task}` is not built yet; it lands with its issue (see README.md)"
         )),
         Some("-h" | "--help") | None => {
