@@ -467,6 +467,10 @@ fn end_to_end(md: &mut String, e2e: &Value, charts: &Path) -> Res<()> {
 }
 
 /// The end-to-end targets of the issue, each with what this run measured.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one row per target, in the order of the issue"
+)]
 fn targets(md: &mut String, rows: &[Row]) -> Res<()> {
     let find = |w: &str, p: &str, imp: &str| {
         rows.iter()
@@ -476,7 +480,11 @@ fn targets(md: &mut String, rows: &[Row]) -> Res<()> {
     let best_crate = |w: &str, p: &str| -> Option<(String, f64)> {
         rows.iter()
             .filter(|r| {
-                r.workload == w && r.param == p && !r.deflate && r.imp != OURS && r.imp != CEILING
+                r.workload == w
+                    && r.param == p
+                    && !r.deflate
+                    && !r.imp.starts_with("wstack")
+                    && r.imp != CEILING
             })
             .filter(|r| r.median.is_finite())
             .max_by(|a, b| {
@@ -551,6 +559,27 @@ fn targets(md: &mut String, rows: &[Row]) -> Res<()> {
         "handshakes per second at least the best crate",
         1.0,
     )?;
+    for other in ["wstack-smol", "wstack-async-std"] {
+        // Within 10% of tokio on every figure: the worst ratio decides.
+        let worst = rows
+            .iter()
+            .filter(|r| r.imp == other && !r.deflate)
+            .filter_map(|r| {
+                let t = find(&r.workload, &r.param, OURS)?;
+                Some((
+                    advantage(r.median, t, r.higher),
+                    format!("{} {}", r.workload, r.param),
+                ))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((ratio, at)) = worst {
+            writeln!(
+                md,
+                "| {other} within 10% of wstack-tokio (every figure) | worst: {ratio:.2}x of tokio at {at} | {} |",
+                yes(ratio >= 0.9)
+            )?;
+        }
+    }
     if let Some(r) = rows
         .iter()
         .find(|r| r.workload == "idle_memory" && r.imp == OURS && !r.deflate)
@@ -619,6 +648,7 @@ fn bar_chart(
             .disable_x_mesh()
             .x_labels(2 * n + 1)
             .x_label_formatter(&label)
+            .y_label_formatter(&|y: &f64| fmt_num(*y))
             .y_desc(unit)
             .draw()?;
         for (si, (name, vals)) in series.iter().enumerate() {
@@ -635,6 +665,7 @@ fn bar_chart(
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;
@@ -645,6 +676,7 @@ fn bar_chart(
             .disable_x_mesh()
             .x_labels(2 * n + 1)
             .x_label_formatter(&label)
+            .y_label_formatter(&|y: &f64| fmt_num(*y))
             .y_desc(unit)
             .draw()?;
         for (si, (name, vals)) in series.iter().enumerate() {

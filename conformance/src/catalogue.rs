@@ -598,10 +598,12 @@ fn section6(v: &mut Vec<Case>) {
             b"\x65\x64\x69\x74\x65\x64",
             false,
         ),
+        // As Autobahn's 6.4.2: the first part already ends with the lead byte 0xF4 (a valid
+        // prefix); the second part's 0x90 is what makes it invalid (F4 allows 80..8F only).
         (
-            KOSME,
-            b"\xf4",
-            b"\x90\x80\x80\x65\x64\x69\x74\x65\x64",
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4",
+            b"\x90",
+            b"\x80\x80\x65\x64\x69\x74\x65\x64",
             false,
         ),
         (
@@ -610,10 +612,12 @@ fn section6(v: &mut Vec<Case>) {
             b"\x65\x64\x69\x74\x65\x64",
             true,
         ),
+        // As Autobahn's 6.4.4 (chopped 6.4.2): the first part already ends with the lead byte 0xF4 (a valid
+        // prefix); the second part's 0x90 is what makes it invalid (F4 allows 80..8F only).
         (
-            KOSME,
-            b"\xf4",
-            b"\x90\x80\x80\x65\x64\x69\x74\x65\x64",
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4",
+            b"\x90",
+            b"\x80\x80\x65\x64\x69\x74\x65\x64",
             true,
         ),
     ];

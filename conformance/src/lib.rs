@@ -27,4 +27,5 @@ pub mod server;
 mod session;
 mod testdata;
 pub mod testee;
+mod testees;
 mod utf8_vectors;

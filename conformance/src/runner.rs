@@ -145,10 +145,17 @@ pub fn run(
             rt.spawn(std::sync::Arc::clone(&server).serve(listener));
             let url = format!("ws://{addr}");
             let (a, deflate) = (agent.clone(), config.deflate);
-            rt.block_on(tokio::task::spawn_blocking(move || {
-                (t.client)(&url, &a, deflate)
-            }))
-            .map_err(io::Error::other)??;
+            // The client blocks (it runs its own runtime): a thread of its own, joined from
+            // inside the runtime so that the fuzzing server keeps running meanwhile.
+            let client = std::thread::spawn(move || (t.client)(&url, &a, deflate));
+            rt.block_on(async {
+                while !client.is_finished() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            });
+            client
+                .join()
+                .map_err(|_| io::Error::other("the testee client panicked"))??;
             server.write_reports()?;
             server.results()
         }

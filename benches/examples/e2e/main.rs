@@ -89,6 +89,8 @@ impl Server {
         if let Some(core) = core {
             cmd.arg("--core").arg(core.to_string());
         }
+        // async-std's global executor: one worker thread, as the other servers' runtimes.
+        cmd.env("ASYNC_GLOBAL_EXECUTOR_THREADS", "1");
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

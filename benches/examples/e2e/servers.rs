@@ -23,7 +23,8 @@ pub(crate) struct Impl {
     pub(crate) ours: bool,
 }
 
-/// Every server of the run, ceiling first. wstack on smol and async-std: see [`PENDING`].
+/// Every server of the run, ceiling first. wstack runs on tokio, smol and async-std; the
+/// other crates are tokio-only.
 pub(crate) const IMPLS: &[Impl] = &[
     Impl {
         name: "tcp-echo",
@@ -33,6 +34,18 @@ pub(crate) const IMPLS: &[Impl] = &[
     },
     Impl {
         name: "wstack-tokio",
+        deflate: true,
+        websocket: true,
+        ours: true,
+    },
+    Impl {
+        name: "wstack-smol",
+        deflate: true,
+        websocket: true,
+        ours: true,
+    },
+    Impl {
+        name: "wstack-async-std",
         deflate: true,
         websocket: true,
         ours: true,
@@ -69,17 +82,8 @@ pub(crate) const IMPLS: &[Impl] = &[
     },
 ];
 
-/// HOOK(async): wstack on smol and async-std. Their adapter crates (`wstack-smol`,
-/// `wstack-async-std`) are not in this tree yet; when they land, add a server here (the
-/// engine is the same, only the runtime and its TCP type change), list them in [`IMPLS`] and
-/// remove them from this list. The report prints these names as "not measured".
-pub(crate) const PENDING: &[(&str, &str)] = &[
-    ("wstack-smol", "crate wstack-smol not in the tree yet"),
-    (
-        "wstack-async-std",
-        "crate wstack-async-std not in the tree yet",
-    ),
-];
+/// Servers that could not be measured in this tree, with why (the report lists them).
+pub(crate) const PENDING: &[(&str, &str)] = &[];
 
 /// Largest message any server must take: the 1 MiB round trip plus headroom. Crates whose
 /// default is smaller are raised to this; none is lowered.
@@ -104,6 +108,11 @@ pub(crate) fn serve(name: &str, deflate: bool, core: Option<usize>) -> Result<()
         while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
         std::process::exit(0);
     });
+    match name {
+        "wstack-smol" => return serve_smol(deflate),
+        "wstack-async-std" => return serve_async_std(deflate),
+        _ => {}
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -332,4 +341,102 @@ fn yawc_upgrade(
         }
     });
     Ok(response)
+}
+
+fn wstack_config(deflate: bool) -> wstack_async::Config {
+    if deflate {
+        wstack_async::Config::default().with_deflate()
+    } else {
+        wstack_async::Config::default()
+    }
+}
+
+/// The same echo loop for wstack on any futures-io runtime.
+async fn wstack_echo<S>(mut ws: wstack_async::WebSocketStream<S>)
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    use wstack_async::Message;
+    while let Some(Ok(msg)) = ws.recv().await {
+        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).await.is_err() {
+            break;
+        }
+    }
+}
+
+fn say_port(port: u16) -> std::io::Result<()> {
+    let mut out = std::io::stdout();
+    writeln!(out, "PORT {port}")?;
+    out.flush()
+}
+
+/// wstack on smol: one thread, a local executor (as the tokio servers' current-thread runtime).
+fn serve_smol(deflate: bool) -> Result<(), Box<dyn Error>> {
+    let ex = std::rc::Rc::new(smol::LocalExecutor::new());
+    let config = std::rc::Rc::new(wstack_config(deflate));
+    smol::block_on(ex.run(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+        say_port(listener.local_addr()?.port())?;
+        let accept = async {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    smol::Timer::after(Duration::from_millis(5)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let config = config.clone();
+                ex.spawn(async move {
+                    let accepted = wstack_smol::accept_with_config(stream, &config, |_| {
+                        Ok(wstack_smol::AcceptOptions::new())
+                    })
+                    .await;
+                    if let Ok(ws) = accepted {
+                        wstack_echo(ws).await;
+                    }
+                })
+                .detach();
+            }
+        };
+        futures_util::future::select(
+            std::pin::pin!(accept),
+            std::pin::pin!(smol::Timer::after(Duration::from_secs(30 * 60))),
+        )
+        .await;
+        Ok(())
+    }))
+}
+
+/// wstack on async-std: its global executor, held to one thread by the parent
+/// (`ASYNC_GLOBAL_EXECUTOR_THREADS=1`) and to one core by affinity.
+fn serve_async_std(deflate: bool) -> Result<(), Box<dyn Error>> {
+    let config = std::sync::Arc::new(wstack_config(deflate));
+    async_std::task::block_on(async {
+        let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+        say_port(listener.local_addr()?.port())?;
+        let accept = async {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    async_std::task::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let config = config.clone();
+                async_std::task::spawn(async move {
+                    let accepted = wstack_async_std::accept_with_config(stream, &config, |_| {
+                        Ok(wstack_async_std::AcceptOptions::new())
+                    })
+                    .await;
+                    if let Ok(ws) = accepted {
+                        wstack_echo(ws).await;
+                    }
+                });
+            }
+        };
+        futures_util::future::select(
+            std::pin::pin!(accept),
+            std::pin::pin!(async_std::task::sleep(Duration::from_secs(30 * 60))),
+        )
+        .await;
+        Ok(())
+    })
 }

@@ -196,6 +196,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                             self.notify = true;
                         }
                     }
+                    if matches!(m, Message::Ping(_) | Message::Close(_)) {
+                        // The core queued the pong or the close echo: send it now rather than
+                        // at the next read wait, which may be far off. Pending is fine here;
+                        // an error shows again at the next write or read.
+                        let _ = self.poll_write_out(cx);
+                    }
                     return Poll::Ready(Some(Ok(m)));
                 }
                 Ok(Some(Event::Closed { clean })) => {

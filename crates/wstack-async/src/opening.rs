@@ -111,7 +111,7 @@ where
     };
     let (head, mut hs) = ClientHandshake::start(request, nonce()?)?;
     write_all(&mut io, &head).await?;
-    let mut buf = [0u8; HANDSHAKE_READ];
+    let mut buf = vec![0u8; HANDSHAKE_READ];
     let (accepted, leftover) = loop {
         let n = read_some(&mut io, &mut buf).await?;
         if n == 0 {
@@ -193,7 +193,7 @@ where
     let limit = config.handshake_timeout;
     let (request, leftover) = with_timeout(t.as_ref(), limit, async {
         let mut parser = RequestParser::new(config.limits);
-        let mut buf = [0u8; HANDSHAKE_READ];
+        let mut buf = vec![0u8; HANDSHAKE_READ];
         loop {
             let n = read_some(&mut io, &mut buf).await?;
             if n == 0 {

@@ -161,23 +161,60 @@ impl Utf8Validator {
         }
 
         let rest_base = base + (chunk.len() - rest.len());
-        match simdutf8::compat::from_utf8(rest) {
-            Ok(_) => Ok(()),
-            Err(e) => match e.error_len() {
-                None => {
-                    // A valid prefix of at most 3 bytes is cut off by the end of the piece.
-                    let tail = &rest[e.valid_up_to()..];
-                    self.partial[..tail.len()].copy_from_slice(tail);
-                    self.partial_len = u8::try_from(tail.len()).unwrap_or(0);
-                    Ok(())
-                }
-                Some(_) => Err(Utf8Error {
-                    offset: rest_base + first_bad_byte(rest, &e),
+        // The bulk goes through simdutf8's fast validator; a sequence cut off by the end of
+        // the piece is split off first so the fast path sees only whole characters.
+        let split = whole_chars_len(rest);
+        let (bulk, tail) = rest.split_at(split);
+        if simdutf8::basic::from_utf8(bulk).is_err() {
+            // Slow path, once per message at most: locate the bad byte.
+            if let Err(e) = simdutf8::compat::from_utf8(bulk) {
+                // A sequence left unfinished at the end of `bulk` is broken by the lead byte
+                // that starts `tail`.
+                let at = if e.error_len().is_none() {
+                    bulk.len()
+                } else {
+                    first_bad_byte(bulk, &e)
+                };
+                return Err(Utf8Error {
+                    offset: rest_base + at,
                     incomplete: false,
-                }),
-            },
+                });
+            }
+        }
+        match core::str::from_utf8(tail) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                // A valid prefix of at most 3 bytes: kept for the next piece.
+                self.partial[..tail.len()].copy_from_slice(tail);
+                self.partial_len = u8::try_from(tail.len()).unwrap_or(0);
+                Ok(())
+            }
+            Err(e) => {
+                let at = first_bad(tail, e.valid_up_to(), e.error_len());
+                Err(Utf8Error {
+                    offset: rest_base + split + at,
+                    incomplete: false,
+                })
+            }
         }
     }
+}
+
+/// The length of `bytes` without a multi-byte sequence cut off at its end: the index of a
+/// lead byte among the last three bytes whose sequence runs past the end, else the length.
+fn whole_chars_len(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back for its lead
+        }
+        if b >= 0xC0 && sequence_len(b) > back {
+            return len - back;
+        }
+        break;
+    }
+    len
 }
 
 /// The length of the sequence that the lead byte `b` starts (`b` must be a lead byte).

@@ -22,6 +22,8 @@ use crate::types::{CloseFrame, Config, DataKind, Event, Message, Role, State, Ut
 const INITIAL_READ: usize = 4 << 10;
 /// Reads grow up to this size while the peer keeps filling them.
 const MAX_READ: usize = 64 << 10;
+/// The read window offered while a large frame arrives.
+const LARGE_READ: usize = 256 << 10;
 /// Server payloads at least this long are queued by reference instead of copied.
 const ZERO_COPY_MIN: usize = 16 << 10;
 
@@ -307,21 +309,25 @@ impl Connection {
     /// Never empty. It starts small (4 KiB), grows while reads come back full and while a
     /// large frame is arriving, and shrinks back when the connection goes idle.
     pub fn read_buf(&mut self) -> &mut [u8] {
-        let mut want = self.read_hint;
+        // `window`: what this read may fill (and what safe code must zero first).
+        // `room`: capacity to have ready, so a large frame does not move on every read.
+        let mut window = self.read_hint;
+        let mut room = window;
         if let Some(f) = &self.frame {
             if f.sink == Sink::Deliver {
-                // Grow towards the whole frame, at most doubling what has arrived, so a
-                // declared length alone never makes us allocate.
+                // Grow towards the whole frame, at most four times what has arrived, so a
+                // declared length alone never makes us allocate much.
                 let need = f.len - self.filled.min(f.len);
-                want = want.max(need.min(self.filled.max(MAX_READ)));
+                window = window.max(need.min(LARGE_READ));
+                room = window.max(need.min(self.filled.saturating_mul(4).max(LARGE_READ)));
             }
         }
-        if self.rbuf.len() - self.filled < want {
+        if self.rbuf.capacity() - self.filled < room {
             self.rbuf.truncate(self.filled);
-            self.rbuf.reserve(want);
-            // Safe code must initialize what it lends out: zero only what this read may
-            // fill, never the whole capacity.
-            self.rbuf.resize(self.filled + want, 0);
+            self.rbuf.reserve(room);
+        }
+        if self.rbuf.len() - self.filled < window {
+            self.rbuf.resize(self.filled + window, 0);
         }
         &mut self.rbuf[self.filled..]
     }
@@ -508,7 +514,17 @@ impl Connection {
 
     /// Drops the first `n` outgoing bytes, which the transport has taken.
     pub fn advance_outgoing(&mut self, n: usize) {
-        let mut n = n.min(self.out_len);
+        if n >= self.out_len {
+            // Everything written (the common case): reuse the buffer from its start.
+            self.out_chunks.clear();
+            self.out_buf.clear();
+            self.out_len = 0;
+            if self.out_buf.capacity() > MAX_READ {
+                self.out_buf = BytesMut::new();
+            }
+            return;
+        }
+        let mut n = n;
         self.out_len -= n;
         while n > 0 {
             if let Some(front) = self.out_chunks.front_mut() {
@@ -522,12 +538,6 @@ impl Connection {
             } else {
                 self.out_buf.advance(n);
                 n = 0;
-            }
-        }
-        if self.out_len == 0 {
-            self.out_buf.clear();
-            if self.out_buf.capacity() > MAX_READ {
-                self.out_buf = BytesMut::new();
             }
         }
     }
@@ -1267,7 +1277,7 @@ mod tests {
     }
 
     #[test]
-    fn large_frame_grows_the_read_buffer_by_doubling_not_by_declared_length() {
+    fn large_frame_grows_the_read_buffer_with_what_arrived_not_by_declared_length() {
         let mut conn = Connection::new(Role::Server, Config::default());
         let wire = masked_binary(8 << 20);
         // Header plus a few bytes: the buffer must not jump to 8 MiB.
@@ -1276,7 +1286,12 @@ mod tests {
         conn.commit_read(100);
         assert_eq!(conn.poll_event(), Ok(None));
         let offered = conn.read_buf().len();
-        assert!(offered <= 2 * MAX_READ, "{offered}");
+        assert!(offered <= LARGE_READ, "{offered}");
+        assert!(
+            conn.rbuf.capacity() <= 2 * LARGE_READ,
+            "{}",
+            conn.rbuf.capacity()
+        );
     }
 
     #[test]
