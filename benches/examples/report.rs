@@ -38,6 +38,8 @@ const VERSIONED: &[&str] = &[
     "yawc",
     "hyper",
     "tokio",
+    "smol",
+    "async-std",
     "flate2",
     "zlib-rs",
     "criterion",
@@ -169,11 +171,29 @@ fn header(md: &mut String, e2e: &Value, lock: &Path, command: &str) -> Res<()> {
         s(&m, "loadavg_at_start")
     )?;
     writeln!(md, "| pinning | {} |", s(e2e, "pinning"))?;
+    let load_now = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     writeln!(
         md,
-        "\nThe machine was shared with other jobs compiling during the run, so absolute figures \
-         carry noise; every crate ran in the same run under the same conditions, interleaved."
+        "| load average when the report was written | {} |",
+        load_now.trim()
     )?;
+    let load: f64 = s(&m, "loadavg_at_start")
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0.0);
+    let cores = m.get("cores").and_then(Value::as_f64).unwrap_or(1.0);
+    if load > cores / 2.0 {
+        writeln!(
+            md,
+            "\n**Loaded machine.** Other jobs ran during this run (load average {load:.1} on \
+             {cores:.0} cores at the start): the servers and the load generator often waited \
+             for a core, so absolute figures carry noise (repeated runs moved single figures by \
+             up to 2x) and differences under about 20% between crates are not significant. \
+             Every crate ran in the same run, one after \
+             the other, under the same conditions."
+        )?;
+    }
     writeln!(md, "\n## Crates compared\n")?;
     writeln!(md, "| crate | version |\n|---|---|")?;
     writeln!(md, "| wstack (this tree) | {} |", env!("CARGO_PKG_VERSION"))?;
