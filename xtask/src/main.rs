@@ -7,6 +7,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod conformance;
 mod fuzz;
 mod tidy;
@@ -19,7 +20,7 @@ tasks:
   conformance   the Autobahn-style conformance run (`cargo xtask conformance --help`)
   fuzz          cargo-fuzz targets for a time budget: [--target NAME] [--time SECONDS]
                 [--smoke] [--allow-skip]; executions/s, coverage and crashes per target
-  bench         criterion benchmarks and the report (not built yet: see README)
+  bench         criterion and end-to-end benchmarks and the report (`cargo xtask bench --help`)
   ci            what .ci/run needs: `test`
 ";
 
@@ -29,9 +30,7 @@ fn main() -> ExitCode {
         Some("test" | "ci") => test(),
         Some("conformance") => conformance::run(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
-        Some(task @ "bench") => Err(format!(
-            "`cargo xtask {task}` is not built yet; it lands with its issue (see README.md)"
-        )),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
