@@ -136,3 +136,104 @@ fn ping_keeps_data_for_recv() {
     );
     closed.unwrap();
 }
+
+/// A transport that counts the engine's write calls (the syscalls a socket would see) and
+/// passes the bytes on whole, as a socket's `writev` does when the send buffer has room.
+struct CountingIo {
+    inner: MemStream,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl futures_io::AsyncRead for CountingIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for CountingIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let all: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, &all)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// Latency: one message leaves in one write call, header and payload together, for either
+/// role and for a payload queued by reference (server, 64 KiB: two slices, one vectored
+/// write). A header and a payload in two writes would be two TCP segments, and with delayed
+/// ACK on the peer a round trip of tens of milliseconds. Sixteen fed messages leave in one
+/// write too.
+#[test]
+fn one_message_one_write_call() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use wstack_async::proto::{Config as ProtoConfig, Connection, Role};
+
+    for role in [Role::Server, Role::Client] {
+        for size in [16usize, 1024, 64 << 10] {
+            let (ours, _peer) = duplex(4 << 20);
+            let writes = std::sync::Arc::new(AtomicUsize::new(0));
+            let io = CountingIo {
+                inner: ours,
+                writes: std::sync::Arc::clone(&writes),
+            };
+            let mut ws = WebSocketStream::from_connection(
+                io,
+                Connection::new(role, ProtoConfig::default()),
+                None,
+            );
+            let payload = wstack_async::Bytes::from(vec![7u8; size]);
+            let (sent, ()) = run2(ws.send(Message::Binary(payload.clone())), async {}, 10);
+            sent.unwrap();
+            assert_eq!(writes.load(Ordering::Relaxed), 1, "{role:?} {size} B");
+            assert_eq!(ws.connection().outgoing_len(), 0);
+
+            if size > 1024 {
+                // Sixteen of these pass the high-water mark: feed writes early by design.
+                continue;
+            }
+            writes.store(0, Ordering::Relaxed);
+            let batch = async {
+                for _ in 0..16 {
+                    ws.feed(Message::Binary(payload.clone())).await.unwrap();
+                }
+                ws.flush().await
+            };
+            let (flushed, ()) = run2(batch, async {}, 10);
+            flushed.unwrap();
+            assert_eq!(writes.load(Ordering::Relaxed), 1, "{role:?} 16 x {size} B");
+        }
+    }
+}

@@ -40,6 +40,9 @@ fn connect_url_and_serve() {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(wstack_tokio::serve(listener, |ws, req| async move {
             assert_eq!(req.path(), "/echo");
+            // Accepted sockets have TCP_NODELAY too (a failure here ends the echo, and the
+            // client's recv below fails).
+            assert!(ws.get_ref().get_ref().get_ref().nodelay().unwrap());
             echo(ws).await;
         }));
         let (mut ws, _) = connect(&format!("ws://{addr}/echo")).await.unwrap();
