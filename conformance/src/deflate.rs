@@ -57,9 +57,11 @@ pub(crate) fn server_accept(
 ) -> Option<(ExtensionOffer, Agreed)> {
     for a in accepts {
         for o in offers.iter().filter(|o| o.name.eq_ignore_ascii_case(NAME)) {
-            let can_nct = param(o, "client_no_context_takeover").is_some();
+            // Autobahn's offer parser takes every offer as accepting client_no_context_takeover
+            // (`accept_no_context_takeover = True` by default: RFC 7692 §7.1.1.2 lets a server
+            // send it unasked), so only the window request needs the client's consent.
             let can_bits = param(o, "client_max_window_bits").is_some();
-            if (a.no_context_takeover && !can_nct) || (a.max_window_bits != 0 && !can_bits) {
+            if a.max_window_bits != 0 && !can_bits {
                 continue;
             }
             let mut resp = ExtensionOffer::new(NAME);
@@ -296,5 +298,41 @@ mod tests {
             .is_none()
         );
         assert_eq!(client_confirm(&[]), None);
+    }
+
+    /// 13.5.x/13.6.x/13.7.x against a client that offers only `client_max_window_bits` (our
+    /// default, and `ws`'s): Autobahn accepts and asks for `client_no_context_takeover`; the
+    /// suite used to decline, giving UNIMPLEMENTED.
+    #[test]
+    fn no_context_takeover_is_asked_of_any_offer() {
+        let offer = wstack_handshake::extensions::parse_extensions(
+            "permessage-deflate; client_max_window_bits",
+        )
+        .unwrap();
+        let (resp, _) = server_accept(
+            &offer,
+            &[DeflateParams {
+                no_context_takeover: true,
+                max_window_bits: 8,
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            wstack_handshake::extensions::format_extensions(&[resp]),
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits=8"
+        );
+        let bare = ExtensionOffer::new(NAME);
+        let (resp, _) = server_accept(
+            &[bare],
+            &[DeflateParams {
+                no_context_takeover: true,
+                max_window_bits: 0,
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            wstack_handshake::extensions::format_extensions(&[resp]),
+            "permessage-deflate; client_no_context_takeover"
+        );
     }
 }
