@@ -122,6 +122,9 @@ pub fn run(
         Err(na) => return Ok(Outcome::NotAvailable(na)),
     };
     let agent = format!("wstack-{config}");
+    // A narrowed run (`--cases`) is compared on the cases it ran only.
+    let selected: std::collections::BTreeSet<String> =
+        cases.iter().map(|c| c.id.to_string()).collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -162,6 +165,14 @@ pub fn run(
     let index = report::write_reports(report_dir, &results)?;
     let run = index.get(&agent).cloned().unwrap_or_default();
     if bless {
+        if let Ok(old) = fs::read_to_string(golden) {
+            let old = report::parse_golden(&old).map_err(io::Error::other)?;
+            if old.keys().any(|id| !selected.contains(id)) {
+                return Err(io::Error::other(
+                    "--bless needs every case of the configuration (drop --cases)",
+                ));
+            }
+        }
         if let Some(dir) = golden.parent() {
             fs::create_dir_all(dir)?;
         }
@@ -176,7 +187,8 @@ pub fn run(
             ),
         )
     })?;
-    let expected = report::parse_golden(&text).map_err(io::Error::other)?;
+    let mut expected = report::parse_golden(&text).map_err(io::Error::other)?;
+    expected.retain(|id, _| selected.contains(id));
     let cmp = report::compare(&run, &expected, false);
     Ok(if cmp.passed() {
         Outcome::Passed(index)

@@ -30,3 +30,38 @@ fn golden_files_are_well_formed_and_complete() {
     }
     assert_eq!(seen, 14, "12 configurations and 2 reference files");
 }
+
+/// A run narrowed with `--cases` is compared on the cases it ran, not failed for every
+/// case of the golden file it skipped (what `cargo xtask test`'s quick pass relies on), and
+/// `--bless` on a narrowed run is refused rather than truncating the golden file.
+#[test]
+fn a_narrowed_run_is_compared_on_its_own_cases() {
+    use wstack_conformance::runner::{self, Outcome, Side};
+    use wstack_conformance::testee::Runtime;
+    let config = Config {
+        runtime: Runtime::Tokio,
+        side: Side::Server,
+        deflate: false,
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("expected");
+    let golden = runner::golden_path(&dir, config);
+    let cases = select::select(
+        catalogue::all(),
+        &select::patterns("1.1.1,2.1"),
+        &config.default_exclude(),
+    );
+    assert_eq!(cases.len(), 2);
+    let tmp = std::env::temp_dir().join(format!("wstack-narrowed-{}", std::process::id()));
+    let outcome = runner::run(config, cases.clone(), &tmp, &golden, false).unwrap();
+    assert!(
+        matches!(outcome, Outcome::Passed(_)),
+        "narrowed run did not pass"
+    );
+    // Bless against a copy of the full golden file: refused, and the copy is untouched.
+    let copy = tmp.join("golden.txt");
+    std::fs::copy(&golden, &copy).unwrap();
+    let before = std::fs::read_to_string(&copy).unwrap();
+    assert!(runner::run(config, cases, &tmp, &copy, true).is_err());
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), before);
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -90,8 +90,22 @@ fn test() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // A quick conformance pass: tokio, both sides, deflate off and on, the fast sections
+    // plus one case of each deflate group (the full run is `cargo xtask conformance`).
+    conformance::run(&[
+        "--runtime".to_owned(),
+        "tokio".to_owned(),
+        "--no-reference".to_owned(),
+        "--cases".to_owned(),
+        QUICK_CONFORMANCE_CASES.to_owned(),
+    ])?;
     Ok(())
 }
+
+/// The cases of `cargo xtask test`'s conformance pass: sections 1-7 and 10 whole, 9 and
+/// 12-13 sampled (their large cases take seconds each).
+const QUICK_CONFORMANCE_CASES: &str = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,9.1.1,9.2.1,\
+    12.1.1,12.2.5,12.5.1,13.1.1,13.2.1,13.3.1,13.4.1,13.5.1,13.6.1,13.7.1,13.7.5";
 
 /// Runs `cargo ARGS` in the workspace root with extra environment variables.
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {

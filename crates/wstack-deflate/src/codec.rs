@@ -127,41 +127,49 @@ impl PerMessageDeflate {
     /// A codec for `role` with the agreed `params`, taking level and threshold from
     /// `config`.
     ///
-    /// Fails with [`NegotiationError::UnsupportedWindowBits`] when `params` would have our
-    /// compressor use an 8-bit window, which zlib cannot produce. Decompressing is always
-    /// possible: every peer is inflated with a 15-bit window, a superset of any agreed one.
+    /// When `params` hold our compressor to an 8-bit window, which zlib cannot compress
+    /// with, this direction is compressed at level 0: stored blocks only, which carry no
+    /// back-references and so decode under any window (RFC 7692 §7.1.2.1 bounds the window,
+    /// not the compression). The message then travels at about its own size plus 5 bytes
+    /// per 64 KiB block. Decompressing is always possible: every peer is inflated with a
+    /// 15-bit window, a superset of any agreed one.
+    ///
+    /// # Errors
+    /// None today; the `Result` is kept for configurations a later version may refuse.
     pub fn new(
         role: Role,
         params: DeflateParams,
         config: &DeflateConfig,
     ) -> Result<Self, NegotiationError> {
         // Compress with our side's parameters, decompress with the peer's.
-        let (own_bits, own_reset, peer_reset, own_name) = match role {
+        let (own_bits, own_reset, peer_reset) = match role {
             Role::Client => (
                 params.client_max_window_bits,
                 params.client_no_context_takeover,
                 params.server_no_context_takeover,
-                "client_max_window_bits",
             ),
             Role::Server => (
                 params.server_max_window_bits,
                 params.server_no_context_takeover,
                 params.client_no_context_takeover,
-                "server_max_window_bits",
             ),
         };
-        // RFC 7692 §7.1.2: we must not compress with a larger window than agreed, and zlib
-        // has no 8-bit raw deflate (a 9-bit stream may reach 512 bytes back, which an 8-bit
-        // peer cannot decode).
-        if own_bits < MIN_DEFLATE_WINDOW_BITS {
-            return Err(NegotiationError::UnsupportedWindowBits { name: own_name });
-        }
+        // RFC 7692 §7.1.2: we must not compress with a larger window than agreed. zlib has
+        // no 8-bit raw deflate (a 9-bit stream may reach 512 bytes back, which an 8-bit peer
+        // cannot decode), so an 8-bit agreement is kept by compressing with stored blocks
+        // only (level 0): they hold no back-references at all, so any window decodes them.
+        // §7.1.2.1 only bounds the window, not how much the sender compresses.
+        let stored_only = own_bits < MIN_DEFLATE_WINDOW_BITS;
         Ok(Self {
             role,
             params,
-            level: config.compression_level(),
+            level: if stored_only {
+                0
+            } else {
+                config.compression_level()
+            },
             threshold: config.compression_threshold(),
-            deflate_bits: own_bits.min(15),
+            deflate_bits: own_bits.clamp(MIN_DEFLATE_WINDOW_BITS, MAX_WINDOW_BITS),
             deflate_reset: own_reset,
             inflate_reset: peer_reset,
             compressor: None,
@@ -188,7 +196,8 @@ impl PerMessageDeflate {
     fn compressor(&mut self) -> &mut Compress {
         let (level, bits) = (self.level, self.deflate_bits);
         self.compressor.get_or_insert_with(|| {
-            // bits is 9..=15 by construction (checked in `new`), as flate2 requires.
+            // bits is 9..=15 by construction (clamped in `new`), as flate2 requires; an
+            // 8-bit agreement has level 0 (stored blocks, no back-references).
             Compress::new_with_window_bits(Compression::new(level), false, bits)
         })
     }

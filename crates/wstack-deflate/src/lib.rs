@@ -27,8 +27,10 @@
 //!
 //! - Negotiation follows RFC 7692 §7: a duplicate or unknown parameter or a bad value
 //!   declines that offer; offers are fallbacks in order; a client fails on any response
-//!   parameter it did not allow. zlib cannot compress with an 8-bit window, so a peer that
-//!   would hold *our* compressor to 8 bits is declined (server) or failed (client).
+//!   parameter it did not allow. zlib cannot compress with an 8-bit window, so when a peer
+//!   holds *our* compressor to 8 bits that direction is sent as stored blocks (level 0): they
+//!   hold no back-references, so any window decodes them (RFC 7692 §7.1.2.1 bounds the
+//!   window, not how well the sender compresses).
 //! - Decoding is bounded by the caller's `max_out`: it stops with
 //!   [`ExtensionError::TooLarge`](wstack_frame::ext::ExtensionError::TooLarge) as soon as the
 //!   output would pass it and never reserves beyond it; corrupt data gives `InvalidData`.

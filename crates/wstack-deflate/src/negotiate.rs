@@ -23,7 +23,8 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 /// The smallest LZ77 window RFC 7692 allows, 256 bytes.
 pub const MIN_WINDOW_BITS: u8 = 8;
 /// The smallest window zlib can *compress* with (512 bytes). zlib refuses 8 for raw deflate,
-/// so a peer that holds our compressor to 8 gets declined (server) or failed (client).
+/// so when a peer holds our compressor to 8 that direction is sent as stored blocks (level
+/// 0, no back-references), which any window decodes.
 pub const MIN_DEFLATE_WINDOW_BITS: u8 = 9;
 
 /// What both ends agreed on: the complete configuration of one connection (RFC 7692 §7.1).
@@ -89,8 +90,9 @@ pub enum NegotiationError {
         /// The parameter's name.
         name: &'static str,
     },
-    /// The response would have our compressor use a window zlib cannot produce
-    /// (8 bits, see [`MIN_DEFLATE_WINDOW_BITS`]).
+    /// The response would have our compressor use a window it cannot honour. Not produced
+    /// since 8-bit windows are honoured with stored blocks (see [`MIN_DEFLATE_WINDOW_BITS`]);
+    /// kept so that matching code stays valid.
     UnsupportedWindowBits {
         /// The parameter's name.
         name: &'static str,
@@ -113,7 +115,7 @@ impl fmt::Display for NegotiationError {
             Self::Unrequested { name } => write!(f, "{name} in the response was not allowed"),
             Self::Missing { name } => write!(f, "the response lacks {name}"),
             Self::UnsupportedWindowBits { name } => {
-                write!(f, "{name}=8 cannot be honoured by zlib")
+                write!(f, "{name} cannot be honoured")
             }
             Self::MultipleResponses => f.write_str("permessage-deflate accepted more than once"),
             Self::NotOffered => f.write_str("permessage-deflate accepted but not offered"),
@@ -220,8 +222,8 @@ impl DeflateConfig {
     /// `client_max_window_bits=N` (8 is offered and used as 9, the least zlib compresses
     /// with). A server with `Some(n)`, n < 15, holds clients to n and declines offers that do
     /// not allow it (those without `client_max_window_bits`), as `ws` does. Prefer 9 over 8
-    /// there: zlib-based clients (this crate included) cannot compress with 8 bits and fail
-    /// the connection on such an answer.
+    /// there: many zlib-based clients cannot compress with 8 bits and fail the connection on
+    /// such an answer (this crate accepts it and sends stored blocks, uncompressed).
     #[must_use]
     pub fn client_max_window_bits(mut self, bits: Option<u8>) -> Self {
         self.client_max_window_bits = bits.map(|b| b.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS));
@@ -318,8 +320,7 @@ impl DeflateConfig {
         // without it in the offer the server MAY still include it.
         let ours = own_window(self.server_max_window_bits);
         let server_bits = match p.server_max_window_bits {
-            // The client would hold our compressor to 8 bits, which zlib cannot do: decline.
-            Some(asked) if asked < MIN_DEFLATE_WINDOW_BITS => return None,
+            // An 8-bit window is honoured with stored blocks (see `PerMessageDeflate::new`).
             Some(asked) => Some(asked.min(ours)),
             None if ours < MAX_WINDOW_BITS => Some(ours),
             None => None,

@@ -234,7 +234,7 @@ mod server_accepts {
     fn the_first_acceptable_offer_wins() {
         // §5.1 / §7.1.3: offers are fallbacks in order of preference.
         let offers = "permessage-deflate; foo, \
-                      permessage-deflate; server_max_window_bits=8, \
+                      permessage-deflate; server_max_window_bits=8; server_max_window_bits=8, \
                       permessage-deflate; server_max_window_bits=11, \
                       permessage-deflate";
         assert_eq!(
@@ -288,11 +288,6 @@ mod server_declines {
         }
         // server_max_window_bits always needs a value.
         declined("permessage-deflate; server_max_window_bits");
-    }
-
-    #[test]
-    fn server_max_window_bits_8_cannot_be_honoured_by_zlib() {
-        declined("permessage-deflate; server_max_window_bits=8");
     }
 
     #[test]
@@ -495,19 +490,6 @@ mod client_fails {
     }
 
     #[test]
-    fn client_max_window_bits_8_cannot_be_honoured_by_zlib() {
-        assert_eq!(
-            fails(
-                &DeflateConfig::client(),
-                "permessage-deflate; client_max_window_bits=8"
-            ),
-            NegotiationError::UnsupportedWindowBits {
-                name: "client_max_window_bits"
-            }
-        );
-    }
-
-    #[test]
     fn server_max_window_bits_above_our_request() {
         let config = DeflateConfig::client().server_max_window_bits(10);
         assert_eq!(
@@ -548,20 +530,21 @@ mod codec_construction {
     use wstack_deflate::PerMessageDeflate;
 
     #[test]
-    fn our_compressor_may_not_be_held_to_8_bits() {
-        let params = DeflateParams {
-            server_max_window_bits: 8,
-            ..DeflateParams::default()
-        };
-        let err = PerMessageDeflate::new(Role::Server, params, &server()).unwrap_err();
-        assert_eq!(
-            err,
-            NegotiationError::UnsupportedWindowBits {
-                name: "server_max_window_bits"
+    fn either_side_may_be_held_to_8_bits() {
+        for params in [
+            DeflateParams {
+                server_max_window_bits: 8,
+                ..DeflateParams::default()
+            },
+            DeflateParams {
+                client_max_window_bits: 8,
+                ..DeflateParams::default()
+            },
+        ] {
+            for role in [Role::Server, Role::Client] {
+                assert!(PerMessageDeflate::new(role, params, &server()).is_ok());
             }
-        );
-        // The client only inflates the server's 8-bit stream: fine.
-        assert!(PerMessageDeflate::new(Role::Client, params, &server()).is_ok());
+        }
     }
 
     #[test]
@@ -571,5 +554,110 @@ mod codec_construction {
         }
         .to_string();
         assert!(text.contains("server_max_window_bits"), "{text}");
+    }
+}
+
+/// RFC 7692 §7.1.2.1/§7.1.2.2: a peer may hold our compressor to an 8-bit window, which zlib
+/// cannot compress with. We accept and send stored blocks only: no back-references, so any
+/// window (8 included) decodes them.
+mod eight_bit_window {
+    use super::*;
+    use wstack_deflate::PerMessageDeflate;
+
+    /// Walks a raw DEFLATE stream (without the stripped `00 00 ff ff` tail) and checks that
+    /// every block is stored (BTYPE=00), so that nothing refers back into any window.
+    /// Returns the concatenated stored payload.
+    fn stored_blocks_only(wire: &[u8]) -> Vec<u8> {
+        let mut data = Vec::new();
+        let mut at = 0;
+        while at < wire.len() {
+            // Stored blocks start byte-aligned here: zlib pads after each 3-bit header.
+            let head = wire[at];
+            assert_eq!(
+                (head >> 1) & 0b11,
+                0,
+                "block at byte {at} is not stored: {wire:02x?}"
+            );
+            let len_at = at + 1;
+            if len_at == wire.len() {
+                // The empty stored block of the sync flush lost its LEN/NLEN with the tail.
+                break;
+            }
+            let len = usize::from(u16::from_le_bytes([wire[len_at], wire[len_at + 1]]));
+            let nlen = u16::from_le_bytes([wire[len_at + 2], wire[len_at + 3]]);
+            assert_eq!(
+                !nlen,
+                u16::try_from(len).unwrap(),
+                "LEN/NLEN mismatch at {at}"
+            );
+            let body = len_at + 4;
+            data.extend_from_slice(&wire[body..body + len]);
+            at = body + len;
+        }
+        data
+    }
+
+    fn roundtrip_stored(ours: &mut PerMessageDeflate, theirs: &mut PerMessageDeflate) {
+        // Repetitive text that any real compressor would shrink with back-references.
+        let message = b"Hello, Hello, Hello! ".repeat(200);
+        for _ in 0..3 {
+            let mut wire = Vec::new();
+            ours.encode(&message, true, &mut wire).unwrap();
+            assert_eq!(stored_blocks_only(&wire), message);
+            let mut back = Vec::new();
+            theirs.decode(&wire, true, &mut back, 1 << 20).unwrap();
+            assert_eq!(back, message);
+        }
+    }
+
+    #[test]
+    fn server_accepts_server_max_window_bits_8_and_sends_stored_blocks() {
+        let config = server().threshold(0);
+        let (response, mut codec) = config
+            .accept(&header("permessage-deflate; server_max_window_bits=8"))
+            .expect("accepted");
+        assert_eq!(
+            response.to_string(),
+            "permessage-deflate; server_max_window_bits=8"
+        );
+        let client = DeflateConfig::client().server_max_window_bits(8);
+        let mut peer = client.confirm(&[response]).unwrap().expect("negotiated");
+        roundtrip_stored(&mut codec, &mut peer);
+        // The other direction keeps compressing for real.
+        let message = b"Hello, Hello, Hello! ".repeat(200);
+        let mut wire = Vec::new();
+        peer.encode(&message, true, &mut wire).unwrap();
+        assert!(wire.len() < message.len() / 4, "{}", wire.len());
+    }
+
+    #[test]
+    fn client_accepts_client_max_window_bits_8_and_sends_stored_blocks() {
+        let config = DeflateConfig::client().threshold(0);
+        let mut codec = config
+            .confirm(&header("permessage-deflate; client_max_window_bits=8"))
+            .unwrap()
+            .expect("negotiated");
+        assert_eq!(codec.params().client_max_window_bits, 8);
+        let (_, mut peer) = server()
+            .accept(&header("permessage-deflate; client_max_window_bits=8"))
+            .expect("accepted");
+        roundtrip_stored(&mut codec, &mut peer);
+    }
+
+    #[test]
+    fn stored_blocks_with_no_context_takeover() {
+        let config = server().threshold(0);
+        let (response, mut codec) = config
+            .accept(&header(
+                "permessage-deflate; server_max_window_bits=8; server_no_context_takeover",
+            ))
+            .expect("accepted");
+        let mut peer = DeflateConfig::client()
+            .server_max_window_bits(8)
+            .server_no_context_takeover(true)
+            .confirm(&[response])
+            .unwrap()
+            .expect("negotiated");
+        roundtrip_stored(&mut codec, &mut peer);
     }
 }

@@ -310,3 +310,27 @@ fn borrowed_sends_compress_like_owned_sends() {
     assert!(a.iter().all(|f| f.rsv == 0x40));
     assert_eq!(a, b);
 }
+
+/// Autobahn 6.6.5 on a deflate client (it once came out FAILED under load): a valid UTF-8
+/// text (κ and U+1F79) sent uncompressed (RSV1 clear) must be delivered whatever the TCP splits.
+#[test]
+fn uncompressed_valid_utf8_on_a_deflate_client_survives_every_split() {
+    let payload = [0xce, 0xba, 0xe1, 0xbd, 0xb9]; // κ and U+1F79
+    let text = std::str::from_utf8(&payload).unwrap();
+    let frame = raw(true, 0, 0x1, None, &payload);
+    for a in 0..=frame.len() {
+        for b in a..=frame.len() {
+            let mut client = Connection::new(Role::Client, Config::default())
+                .with_extension(codec(wstack_deflate::Role::Client, 0));
+            let mut events = feed(&mut client, &frame[..a]);
+            events.extend(feed(&mut client, &frame[a..b]));
+            events.extend(feed(&mut client, &frame[b..]));
+            assert_eq!(error(&events), None, "split at {a}/{b}");
+            assert_eq!(
+                messages(&events),
+                vec![Message::Text(text.into())],
+                "split at {a}/{b}"
+            );
+        }
+    }
+}
