@@ -26,11 +26,12 @@ commands:
         print the golden file of a run (id, behavior, behaviorClose per line)
   list [--cases P,..] [--exclude P,..]
         print the selected cases
-  testee-server --runtime tokio|async-std|smol --port PORT [--deflate]
+  testee-server --runtime tokio|async-std|smol --port PORT [--deflate [--deflate-level N]]
         our echo server, for any fuzzing client
-  testee-client --runtime tokio|async-std|smol --url ws://HOST:PORT --agent NAME [--deflate]
+  testee-client --runtime tokio|async-std|smol --url ws://HOST:PORT --agent NAME
+      [--deflate [--deflate-level N]]
         our client, for any Autobahn-protocol fuzzing server
-  run --runtime R --side server|client [--deflate] [--cases ..] [--exclude ..] [--report DIR]
+  run --runtime R --side server|client [--deflate [--deflate-level N]] [--cases ..] [--exclude ..] [--report DIR]
       [--expected-dir DIR] [--bless]
         one configuration: our testee against the suite, reports, golden comparison
         (exit 0 passed, 1 failed, 3 testee not available)
@@ -157,14 +158,18 @@ fn dispatch(cmd: &str, args: &Args) -> Result<ExitCode, String> {
             let t = testee(rt).map_err(|e| e.to_string())?;
             let listener =
                 std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-            (t.server)(listener, args.on("deflate")).map_err(|e| e.to_string())?;
+            (t.server)(listener, testee_deflate(args)?).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         "testee-client" => {
             let rt: Runtime = args.need("runtime")?.parse()?;
             let t = testee(rt).map_err(|e| e.to_string())?;
-            (t.client)(args.need("url")?, args.need("agent")?, args.on("deflate"))
-                .map_err(|e| e.to_string())?;
+            (t.client)(
+                args.need("url")?,
+                args.need("agent")?,
+                testee_deflate(args)?,
+            )
+            .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         "run" => run(args),
@@ -219,11 +224,30 @@ fn compare(cmd: &str, args: &Args) -> Result<ExitCode, String> {
     })
 }
 
+/// `--deflate-level N`: the zlib level of our testee (0-9), when given.
+fn deflate_level(args: &Args) -> Result<Option<u32>, String> {
+    args.get("deflate-level")
+        .map(|v| match v.parse::<u32>() {
+            Ok(n) if n <= 9 => Ok(n),
+            _ => Err(format!("--deflate-level {v}: expected 0 to 9")),
+        })
+        .transpose()
+}
+
+/// The testee's permessage-deflate settings from `--deflate` and `--deflate-level`.
+fn testee_deflate(args: &Args) -> Result<Option<wstack_async::DeflateConfig>, String> {
+    Ok(runner::testee_deflate(
+        args.on("deflate"),
+        deflate_level(args)?,
+    ))
+}
+
 fn run(args: &Args) -> Result<ExitCode, String> {
     let config = Config {
         runtime: args.need("runtime")?.parse()?,
         side: args.need("side")?.parse::<Side>()?,
         deflate: args.on("deflate"),
+        deflate_level: deflate_level(args)?,
     };
     let cases = args.cases(&config.default_exclude());
     let dir = args.report(&format!("target/conformance/{config}"));

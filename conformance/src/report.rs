@@ -227,6 +227,32 @@ fn sorted_ids<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
     v
 }
 
+/// Removes `agent` from the reports in `dir` (its `index.json` entry and its per-case
+/// files), so that a new run of that agent is not mixed with the cases of an older one.
+/// Other agents' entries stay, as `write_reports` merges agents.
+pub fn forget_agent(dir: &Path, agent: &str) -> io::Result<()> {
+    let Ok(bytes) = fs::read(dir.join("index.json")) else {
+        return Ok(());
+    };
+    let Ok(mut index) = serde_json::from_slice::<Index>(&bytes) else {
+        return Ok(());
+    };
+    if let Some(cases) = index.remove(agent) {
+        // Only plain file names inside `dir` (what `write_reports` writes), never a path.
+        for entry in cases
+            .values()
+            .filter(|e| !e.reportfile.contains(['/', '\\']))
+        {
+            match fs::remove_file(dir.join(&entry.reportfile)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        write_pretty(&dir.join("index.json"), &index)?;
+    }
+    Ok(())
+}
+
 /// Writes every report for `results` into `dir`: per-case JSON, `index.json`,
 /// `index.html`, `summary.md`. Results of other agents already in `dir/index.json` are kept.
 pub fn write_reports(dir: &Path, results: &[CaseResult]) -> io::Result<Index> {

@@ -7,6 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use wstack_async::DeflateConfig;
+
 use crate::case::Case;
 use crate::client::{self, ClientOptions};
 use crate::report::{self, Comparison};
@@ -55,6 +57,9 @@ pub struct Config {
     pub side: Side,
     /// permessage-deflate on.
     pub deflate: bool,
+    /// The zlib level our testee compresses at when `deflate` is on (`None`: the library's
+    /// default, 6). Verdicts do not depend on it; the time of sections 12 and 13 does.
+    pub deflate_level: Option<u32>,
 }
 
 impl fmt::Display for Config {
@@ -80,11 +85,17 @@ impl Config {
                         runtime,
                         side,
                         deflate,
+                        deflate_level: None,
                     });
                 }
             }
         }
         v
+    }
+
+    /// The permessage-deflate settings of our testee, `None` when off.
+    pub fn testee_deflate(&self) -> Option<DeflateConfig> {
+        testee_deflate(self.deflate, self.deflate_level)
     }
 
     /// The case patterns excluded by default: 12.x and 13.x need deflate.
@@ -95,6 +106,15 @@ impl Config {
             vec!["12.*".to_owned(), "13.*".to_owned()]
         }
     }
+}
+
+/// A testee's permessage-deflate settings: `None` when `on` is false, else the defaults
+/// with `level` if given.
+pub fn testee_deflate(on: bool, level: Option<u32>) -> Option<DeflateConfig> {
+    on.then(|| match level {
+        Some(l) => DeflateConfig::client().level(l),
+        None => DeflateConfig::client(),
+    })
 }
 
 /// How a configuration went.
@@ -122,6 +142,7 @@ pub fn run(
         Err(na) => return Ok(Outcome::NotAvailable(na)),
     };
     let agent = format!("wstack-{config}");
+    report::forget_agent(report_dir, &agent)?;
     // A narrowed run (`--cases`) is compared on the cases it ran only.
     let selected: std::collections::BTreeSet<String> =
         cases.iter().map(|c| c.id.to_string()).collect();
@@ -132,7 +153,7 @@ pub fn run(
         Side::Server => {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let addr = listener.local_addr()?;
-            let deflate = config.deflate;
+            let deflate = config.testee_deflate();
             std::thread::spawn(move || (t.server)(listener, deflate));
             let opts = ClientOptions {
                 progress: true,
@@ -146,7 +167,7 @@ pub fn run(
             let addr = listener.local_addr()?;
             rt.spawn(std::sync::Arc::clone(&server).serve(listener));
             let url = format!("ws://{addr}");
-            let (a, deflate) = (agent.clone(), config.deflate);
+            let (a, deflate) = (agent.clone(), config.testee_deflate());
             // The client blocks (it runs its own runtime): a thread of its own, joined from
             // inside the runtime so that the fuzzing server keeps running meanwhile.
             let client = std::thread::spawn(move || (t.client)(&url, &a, deflate));

@@ -14,6 +14,8 @@ use std::future::Future;
 use std::io;
 use std::str::FromStr;
 
+use wstack_async::DeflateConfig;
+
 /// A runtime our adapters support.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Runtime {
@@ -57,12 +59,13 @@ impl FromStr for Runtime {
 }
 
 /// An echo server: serves `listener` until the process ends (blocking; it runs its own
-/// runtime). `deflate` turns permessage-deflate on.
-pub type ServerFn = fn(listener: std::net::TcpListener, deflate: bool) -> io::Result<()>;
+/// runtime). `deflate` turns permessage-deflate on with those settings.
+pub type ServerFn =
+    fn(listener: std::net::TcpListener, deflate: Option<DeflateConfig>) -> io::Result<()>;
 
 /// A test client: runs every case of the fuzzing server at `url` as `agent`, then asks it
-/// to write its reports (blocking).
-pub type ClientFn = fn(url: &str, agent: &str, deflate: bool) -> io::Result<()>;
+/// to write its reports (blocking). `deflate` offers permessage-deflate with those settings.
+pub type ClientFn = fn(url: &str, agent: &str, deflate: Option<DeflateConfig>) -> io::Result<()>;
 
 /// The testee of one runtime.
 #[derive(Clone, Copy, Debug)]

@@ -3,13 +3,11 @@
 
 use std::io;
 
-use wstack_async::{ClientRequest, Config, Message, WebSocketStream};
+use wstack_async::{ClientRequest, Config, DeflateConfig, Message, WebSocketStream};
 
-fn config(deflate: bool) -> Config {
+fn config(deflate: Option<DeflateConfig>) -> Config {
     let mut c = Config::default();
-    if deflate {
-        c = c.with_deflate();
-    }
+    c.deflate = deflate;
     c
 }
 
@@ -76,7 +74,10 @@ macro_rules! client_protocol {
 }
 
 /// tokio: the echo server.
-pub(crate) fn tokio_server(listener: std::net::TcpListener, deflate: bool) -> io::Result<()> {
+pub(crate) fn tokio_server(
+    listener: std::net::TcpListener,
+    deflate: Option<DeflateConfig>,
+) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -92,7 +93,11 @@ pub(crate) fn tokio_server(listener: std::net::TcpListener, deflate: bool) -> io
 }
 
 /// tokio: the test client.
-pub(crate) fn tokio_client(url: &str, agent: &str, deflate: bool) -> io::Result<()> {
+pub(crate) fn tokio_client(
+    url: &str,
+    agent: &str,
+    deflate: Option<DeflateConfig>,
+) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -100,7 +105,10 @@ pub(crate) fn tokio_client(url: &str, agent: &str, deflate: bool) -> io::Result<
 }
 
 /// smol: the echo server.
-pub(crate) fn smol_server(listener: std::net::TcpListener, deflate: bool) -> io::Result<()> {
+pub(crate) fn smol_server(
+    listener: std::net::TcpListener,
+    deflate: Option<DeflateConfig>,
+) -> io::Result<()> {
     smol::block_on(async {
         let listener = smol::net::TcpListener::try_from(listener)?;
         wstack_smol::Server::new(listener)
@@ -111,12 +119,19 @@ pub(crate) fn smol_server(listener: std::net::TcpListener, deflate: bool) -> io:
 }
 
 /// smol: the test client.
-pub(crate) fn smol_client(url: &str, agent: &str, deflate: bool) -> io::Result<()> {
+pub(crate) fn smol_client(
+    url: &str,
+    agent: &str,
+    deflate: Option<DeflateConfig>,
+) -> io::Result<()> {
     smol::block_on(async { client_protocol!(wstack_smol::connect_with, url, agent, deflate) })
 }
 
 /// async-std: the echo server.
-pub(crate) fn async_std_server(listener: std::net::TcpListener, deflate: bool) -> io::Result<()> {
+pub(crate) fn async_std_server(
+    listener: std::net::TcpListener,
+    deflate: Option<DeflateConfig>,
+) -> io::Result<()> {
     async_std::task::block_on(async {
         let listener = async_std::net::TcpListener::from(listener);
         wstack_async_std::Server::new(listener)
@@ -127,7 +142,11 @@ pub(crate) fn async_std_server(listener: std::net::TcpListener, deflate: bool) -
 }
 
 /// async-std: the test client.
-pub(crate) fn async_std_client(url: &str, agent: &str, deflate: bool) -> io::Result<()> {
+pub(crate) fn async_std_client(
+    url: &str,
+    agent: &str,
+    deflate: Option<DeflateConfig>,
+) -> io::Result<()> {
     async_std::task::block_on(async {
         client_protocol!(wstack_async_std::connect_with, url, agent, deflate)
     })

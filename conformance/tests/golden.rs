@@ -32,7 +32,7 @@ fn golden_files_are_well_formed_and_complete() {
 }
 
 /// A run narrowed with `--cases` is compared on the cases it ran, not failed for every
-/// case of the golden file it skipped (what `cargo xtask test`'s quick pass relies on), and
+/// case of the golden file it skipped (what `cargo xtask conformance --cases` relies on), and
 /// `--bless` on a narrowed run is refused rather than truncating the golden file.
 #[test]
 fn a_narrowed_run_is_compared_on_its_own_cases() {
@@ -42,6 +42,7 @@ fn a_narrowed_run_is_compared_on_its_own_cases() {
         runtime: Runtime::Tokio,
         side: Side::Server,
         deflate: false,
+        deflate_level: None,
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("expected");
     let golden = runner::golden_path(&dir, config);
@@ -63,5 +64,18 @@ fn a_narrowed_run_is_compared_on_its_own_cases() {
     let before = std::fs::read_to_string(&copy).unwrap();
     assert!(runner::run(config, cases, &tmp, &copy, true).is_err());
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), before);
+    // A second narrowed run into the same report directory is judged on its own cases: the
+    // first run's entries are forgotten, not reported as cases missing from this one.
+    let other = select::select(
+        catalogue::all(),
+        &select::patterns("1.1.2"),
+        &config.default_exclude(),
+    );
+    let outcome = runner::run(config, other, &tmp, &golden, false).unwrap();
+    let Outcome::Passed(index) = outcome else {
+        panic!("second narrowed run did not pass: {outcome:?}");
+    };
+    let ran: Vec<&String> = index.values().flat_map(|cases| cases.keys()).collect();
+    assert_eq!(ran, ["1.1.2"], "stale cases left in the report");
     std::fs::remove_dir_all(&tmp).ok();
 }

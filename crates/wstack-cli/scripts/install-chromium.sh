@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs Debian's chromium for wstack-cli's browser test when it is missing.
-# CI runs it before the tests: crates/wstack-cli/scripts/install-chromium.sh
+# `cargo xtask test` runs it before the tests when chromium is not on PATH.
 set -eu
 if command -v chromium >/dev/null 2>&1; then
     exit 0

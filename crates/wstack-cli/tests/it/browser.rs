@@ -2,7 +2,7 @@
 //! the chat example. The test drives chromium through the Chrome remote debugging protocol (CDP) over our own
 //! WebSocket client (interop in the other direction, too).
 //!
-//! chromium comes from `crates/wstack-cli/scripts/install-chromium.sh` (CI runs it). When it
+//! chromium comes from `crates/wstack-cli/scripts/install-chromium.sh` (`cargo xtask test` runs it). When it
 //! is missing the test fails loudly, unless `WSTACK_SKIP_BROWSER=1` says to skip.
 
 use std::io::{BufRead, BufReader};
