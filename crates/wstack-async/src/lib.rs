@@ -50,6 +50,7 @@
 //! - [`WebSocketStream`]: `recv`, `send`, `feed` + `flush` (batched writes), `ping` (resolves
 //!   on its pong), `close` (bounded by the close timeout), `split` into [`WsSender`] and
 //!   [`WsReceiver`].
+//!   The stream and both halves are `Send + Sync` whenever the transport is.
 //! - Handshakes: [`client_handshake`] and [`client_on`] (TLS too) for clients;
 //!   [`accept`], [`accept_with`] and [`read_request`] (an upgrade or a plain HTTP request)
 //!   for servers. All are bounded by [`Config::handshake_timeout`].

@@ -36,8 +36,6 @@ use crate::timer::Timer;
 ///
 /// Memory: the core's read buffer starts at 4 KiB, grows with large frames and shrinks back
 /// when idle; the outgoing buffer is bounded by the high-water mark plus one message.
-///
-/// The stream and its halves are `Send + Sync` whenever `S` is.
 pub struct WebSocketStream<S> {
     pub(crate) core: Core<S>,
 }
