@@ -64,7 +64,7 @@ fn message(text: bool, body: &[u8]) -> Message {
     }
 }
 
-fn codec(role: wstack_deflate::Role) -> Box<dyn wstack_proto::Extension + Send> {
+fn codec(role: wstack_deflate::Role) -> Box<dyn wstack_proto::Extension + Send + Sync> {
     // No context takeover, so a recorded batch can be replayed every iteration.
     let params = DeflateParams {
         server_no_context_takeover: true,

@@ -50,16 +50,18 @@
 //! - [`WebSocketStream`]: `recv`, `send`, `feed` + `flush` (batched writes), `ping` (resolves
 //!   on its pong), `close` (bounded by the close timeout), `split` into [`WsSender`] and
 //!   [`WsReceiver`].
+//!   The stream and both halves are `Send + Sync` whenever the transport is.
 //! - Handshakes: [`client_handshake`] and [`client_on`] (TLS too) for clients;
 //!   [`accept`], [`accept_with`] and [`read_request`] (an upgrade or a plain HTTP request)
 //!   for servers. All are bounded by [`Config::handshake_timeout`].
 //! - [`Timer`]: the one thing a runtime supplies besides IO. Deadlines come from the sans-IO
 //!   core (`wstack_proto::Connection::poll_timeout`).
 //! - [`tls`]: rustls client and server configurations and [`MaybeTlsStream`].
-//! - [`ShutdownGroup`]: graceful shutdown (close all with 1001, wait).
+//! - [`Server`]: one port for upgrades and plain HTTP, TLS optional, graceful shutdown
+//!   ([`ShutdownGroup`]: close all with 1001, wait), over any [`Listener`] and [`Runtime`].
 //!
 //! Use it through `wstack-tokio`, `wstack-smol` or `wstack-async-std`, which add sockets,
-//! DNS, a timer and a server.
+//! DNS, and a timer and spawner ([`Runtime`]) and a TCP [`Listener`] for the [`Server`].
 #![forbid(unsafe_code)]
 
 mod config;
@@ -81,7 +83,7 @@ pub use opening::{
     HttpExchange, Incoming, PendingUpgrade, Response, accept, accept_with, client_handshake,
     client_on, read_request, with_timeout,
 };
-pub use server::Service;
+pub use server::{Listener, Runtime, Server, Service, ShutdownHandle};
 pub use shutdown::{ShutdownGroup, ShutdownGuard, ShutdownWatch, Triggered, WaitIdle};
 pub use split::{ReuniteError, WsReceiver, WsSender};
 pub use stream::WebSocketStream;

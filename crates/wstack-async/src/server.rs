@@ -1,11 +1,16 @@
-//! The runtime-independent half of a server: what happens on one accepted connection (TLS,
-//! the request, the application's decision, the WebSocket or HTTP handler). The runtime
-//! crates add only the accept loop and the spawning.
+//! The server, written once: [`Service`] is what happens on one accepted connection (TLS,
+//! the request, the application's decision, the WebSocket or HTTP handler); [`Server`] is
+//! the accept loop with graceful shutdown. The runtime crates supply only a [`Listener`]
+//! and a [`Runtime`] (spawn + timer).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use wstack_handshake::{AcceptOptions, HttpRequest, HttpResponse, UpgradeRequest};
@@ -170,6 +175,195 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
                         .body(b"this endpoint speaks WebSocket\n".to_vec()),
                 };
                 http.respond(response).await
+            }
+        }
+    }
+}
+
+/// What a [`Server`] needs from a runtime besides a listener: a way to run a task in the
+/// background, and the [`Timer`] the engine already uses. The runtime crates implement it on
+/// their timer (`wstack_tokio::TokioTimer`, `wstack_smol::SmolTimer`, ...).
+pub trait Runtime: Timer + Clone + 'static {
+    /// Runs `future` as a detached task.
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+}
+
+/// A bound listener, as a [`Server`] sees it: it hands out accepted connections.
+///
+/// The runtime crates implement it for their TCP listener (with `TCP_NODELAY` set on every
+/// accepted stream); implement it yourself to serve over something else (a Unix socket).
+pub trait Listener: Send + 'static {
+    /// An accepted connection.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Waits for the next connection; returns it with the peer's address. Dropping the future
+    /// before it completes must lose no connection (the server drops it on shutdown).
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send + '_;
+}
+
+/// How long the accept loop waits after a failed accept (out of file descriptors and the
+/// like) before it tries again, instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A server on one listener: WebSocket upgrades go to a handler, plain HTTP requests to
+/// another; TLS optional; graceful shutdown through [`ShutdownHandle`]. Each connection runs
+/// as a task of the runtime `R`.
+///
+/// The runtime crates name it for their listener and runtime (`wstack_tokio::Server`, ...),
+/// so that `Server::new(listener)` is all a user writes.
+#[derive(Debug)]
+pub struct Server<L, R> {
+    listener: L,
+    runtime: R,
+    config: Config,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    group: ShutdownGroup,
+}
+
+/// Stops a [`Server`]: no more accepts, every connection closed with 1001, then a bounded wait.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    group: ShutdownGroup,
+    timer: Arc<dyn Timer>,
+}
+
+impl ShutdownHandle {
+    /// Stops accepting, tells every connection to close with 1001 (going away), and waits
+    /// up to `deadline` for them to finish. Returns how many were still running then.
+    pub async fn shutdown(&self, deadline: Duration) -> usize {
+        self.group.trigger();
+        let _ = with_timeout(Some(&self.timer), deadline, async {
+            self.group.wait_idle().await;
+            Ok(())
+        })
+        .await;
+        self.group.live()
+    }
+}
+
+impl<L: Listener, R: Runtime> Server<L, R> {
+    /// A server on `listener` with the default [`Config`], no TLS, on the runtime's default
+    /// spawner.
+    pub fn new(listener: impl Into<L>) -> Self
+    where
+        R: Default,
+    {
+        Self::with_runtime(listener.into(), R::default())
+    }
+
+    /// A server on `listener` whose connections run on `runtime`.
+    pub fn with_runtime(listener: L, runtime: R) -> Self {
+        Self {
+            listener,
+            runtime,
+            config: Config::default(),
+            tls: None,
+            group: ShutdownGroup::new(),
+        }
+    }
+
+    /// Uses `config` for every connection.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Runs TLS on every connection (see [`tls::server_config`](crate::tls::server_config)).
+    #[must_use]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The handle that shuts this server down.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            group: self.group.clone(),
+            timer: Arc::new(self.runtime.clone()),
+        }
+    }
+
+    /// Serves until shut down: every upgrade is accepted and handed to `handler` with its
+    /// request; plain HTTP requests get 426.
+    pub async fn serve<F, Fut>(self, handler: F) -> io::Result<()>
+    where
+        F: Fn(WebSocketStream<MaybeTlsStream<L::Io>>, UpgradeRequest) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let service = Service::new(Arc::new(self.runtime.clone()), handler);
+        self.serve_service(service).await
+    }
+
+    /// Serves with full control: `decide` accepts or rejects each upgrade, `handler` runs
+    /// each WebSocket, `http` answers plain HTTP requests on the same port.
+    pub async fn serve_with_http<F, Fut, D, H, HFut>(
+        self,
+        decide: D,
+        handler: F,
+        http: H,
+    ) -> io::Result<()>
+    where
+        F: Fn(WebSocketStream<MaybeTlsStream<L::Io>>, UpgradeRequest) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+        D: Fn(&UpgradeRequest) -> Result<AcceptOptions, HttpResponse> + Send + Sync + 'static,
+        H: Fn(HttpRequest) -> HFut + Send + Sync + 'static,
+        HFut: Future<Output = HttpResponse> + Send + 'static,
+    {
+        let service = Service::new(Arc::new(self.runtime.clone()), handler)
+            .on_upgrade(decide)
+            .on_http(http);
+        self.serve_service(service).await
+    }
+
+    /// The accept loop: `service` (given this server's config, TLS and shutdown group) runs
+    /// each connection as a task, until the shutdown group is triggered.
+    async fn serve_service(self, service: Service<L::Io>) -> io::Result<()> {
+        let Self {
+            mut listener,
+            runtime,
+            config,
+            tls,
+            group,
+        } = self;
+        let service = service.config(config).shutdown(group.clone());
+        let service = match tls {
+            Some(tls) => service.tls(tls),
+            None => service,
+        };
+        let mut stop = pin!(group.triggered());
+        loop {
+            let accepted = {
+                let mut accept = pin!(listener.accept());
+                poll_fn(|cx| {
+                    if stop.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    accept.as_mut().poll(cx).map(Some)
+                })
+                .await
+            };
+            match accepted {
+                None => return Ok(()),
+                Some(Ok((io, _peer))) => {
+                    let service = service.clone();
+                    runtime.spawn(async move {
+                        let _ = service.handle(io).await;
+                    });
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Some(Err(_)) => {
+                    let mut sleep = runtime.sleep_until(runtime.now() + ACCEPT_BACKOFF);
+                    poll_fn(|cx| sleep.as_mut().poll_sleep(cx)).await;
+                }
             }
         }
     }

@@ -73,7 +73,7 @@ struct OutMessage {
 
 enum MaskSource {
     Rng(fastrand::Rng),
-    Custom(Box<dyn FnMut() -> [u8; 4] + Send>),
+    Custom(Box<dyn FnMut() -> [u8; 4] + Send + Sync>),
 }
 
 impl MaskSource {
@@ -162,7 +162,7 @@ pub struct Connection {
     role: Role,
     config: Config,
     limits: HeaderLimits,
-    ext: Option<Box<dyn Extension + Send>>,
+    ext: Option<Box<dyn Extension + Send + Sync>>,
     mask: MaskSource,
 
     // receive
@@ -263,9 +263,11 @@ impl Connection {
     }
 
     /// Uses a negotiated extension (permessage-deflate). Frames carrying its RSV bits are
-    /// accepted and decoded; any other RSV bit still fails with 1002.
+    /// accepted and decoded; any other RSV bit still fails with 1002. The extension is `Sync`
+    /// (as the mask source is) so that a `Connection`, and an async stream around it, is
+    /// `Send + Sync`.
     #[must_use]
-    pub fn with_extension(mut self, ext: Box<dyn Extension + Send>) -> Self {
+    pub fn with_extension(mut self, ext: Box<dyn Extension + Send + Sync>) -> Self {
         self.limits.allowed_rsv = ext.rsv_bits();
         self.ext = Some(ext);
         self
@@ -280,7 +282,10 @@ impl Connection {
     /// cannot choose the bytes a proxy sees; a non-cryptographic generator seeded from secret
     /// state meets that bar at a fraction of the cost of an OS random call per frame.
     #[must_use]
-    pub fn with_mask_source(mut self, keys: impl FnMut() -> [u8; 4] + Send + 'static) -> Self {
+    pub fn with_mask_source(
+        mut self,
+        keys: impl FnMut() -> [u8; 4] + Send + Sync + 'static,
+    ) -> Self {
         self.mask = MaskSource::Custom(Box::new(keys));
         self
     }

@@ -27,27 +27,29 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
-use std::pin::{Pin, pin};
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_net::{TcpListener, TcpStream};
 
 pub use wstack_async::{
     AcceptOptions, Bytes, ClientRequest, CloseCode, CloseFrame, Config, DeflateConfig, Error,
-    HttpRequest, HttpResponse, Incoming, MaybeTlsStream, Message, Response, ShutdownGroup, State,
-    UpgradeRequest, Utf8Bytes, WsReceiver, WsSender, tls,
+    HttpRequest, HttpResponse, Incoming, MaybeTlsStream, Message, Response, ShutdownGroup,
+    ShutdownHandle, State, UpgradeRequest, Utf8Bytes, WsReceiver, WsSender, tls,
 };
-use wstack_async::{Service, Sleep, Timer};
+use wstack_async::{Listener, Runtime, Sleep, Timer};
 
 /// A WebSocket over smol TCP, plain or TLS: what [`connect`] returns and a [`Server`]
 /// handler receives.
 pub type WebSocketStream = wstack_async::WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The async-io timer (smol's reactor) for the engine.
+/// The async-io timer (smol's reactor) for the engine, and the spawner of a [`Server`]
+/// (tasks on smol's global executor).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmolTimer;
 
@@ -60,6 +62,15 @@ impl Sleep for IoSleep {
 
     fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
         self.0.set_at(deadline);
+    }
+}
+
+impl Runtime for SmolTimer {
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        smol::spawn(future).detach();
     }
 }
 
@@ -152,147 +163,29 @@ where
 }
 
 /// A server on one port: WebSocket upgrades go to a handler, plain HTTP requests to another;
-/// TLS optional; graceful shutdown through [`ShutdownHandle`]. Connections run as tasks on
-/// smol's global executor.
+/// TLS optional; graceful shutdown through [`ShutdownHandle`]. `Server::new(listener)` takes
+/// a smol `TcpListener`; connections run as tasks on smol's global executor. The accept loop itself is
+/// [`wstack_async::Server`], shared by every runtime crate.
+pub type Server = wstack_async::Server<SmolListener, SmolTimer>;
+
+/// A smol `TcpListener` as a [`Server`] sees it: every accepted stream gets `TCP_NODELAY`.
 #[derive(Debug)]
-pub struct Server {
-    listener: TcpListener,
-    config: Config,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    group: ShutdownGroup,
-}
+pub struct SmolListener(pub TcpListener);
 
-/// Stops a [`Server`]: no more accepts, every connection closed with 1001, then a bounded wait.
-#[derive(Clone, Debug)]
-pub struct ShutdownHandle {
-    group: ShutdownGroup,
-}
-
-impl ShutdownHandle {
-    /// Stops accepting, tells every connection to close with 1001 (going away), and waits
-    /// up to `deadline` for them to finish. Returns how many were still running then.
-    pub async fn shutdown(&self, deadline: Duration) -> usize {
-        self.group.trigger();
-        let t = timer();
-        let _ = wstack_async::with_timeout(Some(&t), deadline, async {
-            self.group.wait_idle().await;
-            Ok(())
-        })
-        .await;
-        self.group.live()
+impl From<TcpListener> for SmolListener {
+    fn from(listener: TcpListener) -> Self {
+        Self(listener)
     }
 }
 
-type Customize = Box<dyn FnOnce(Service<TcpStream>) -> Service<TcpStream> + Send>;
+impl Listener for SmolListener {
+    type Io = TcpStream;
 
-impl Server {
-    /// A server on `listener` with the default [`Config`], no TLS.
-    pub fn new(listener: TcpListener) -> Self {
-        Self {
-            listener,
-            config: Config::default(),
-            tls: None,
-            group: ShutdownGroup::new(),
-        }
-    }
-
-    /// Uses `config` for every connection.
-    #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Runs TLS on every connection (see [`tls::server_config`]).
-    #[must_use]
-    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.tls = Some(config);
-        self
-    }
-
-    /// The handle that shuts this server down.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle {
-            group: self.group.clone(),
-        }
-    }
-
-    /// Serves until shut down: every upgrade is accepted and handed to `handler` with its
-    /// request; plain HTTP requests get 426.
-    pub async fn serve<F, Fut>(self, handler: F) -> io::Result<()>
-    where
-        F: Fn(WebSocketStream, UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.serve_inner(handler, Box::new(|s| s)).await
-    }
-
-    /// Serves with full control: `decide` accepts or rejects each upgrade, `handler` runs
-    /// each WebSocket, `http` answers plain HTTP requests on the same port.
-    pub async fn serve_with_http<F, Fut, D, H, HFut>(
-        self,
-        decide: D,
-        handler: F,
-        http: H,
-    ) -> io::Result<()>
-    where
-        F: Fn(WebSocketStream, UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-        D: Fn(&UpgradeRequest) -> Result<AcceptOptions, HttpResponse> + Send + Sync + 'static,
-        H: Fn(HttpRequest) -> HFut + Send + Sync + 'static,
-        HFut: Future<Output = HttpResponse> + Send + 'static,
-    {
-        self.serve_inner(
-            handler,
-            Box::new(move |s| s.on_upgrade(decide).on_http(http)),
-        )
-        .await
-    }
-
-    async fn serve_inner<F, Fut>(self, handler: F, customize: Customize) -> io::Result<()>
-    where
-        F: Fn(WebSocketStream, UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let Self {
-            listener,
-            config,
-            tls,
-            group,
-        } = self;
-        let mut service = Service::new(timer(), handler).config(config);
-        if let Some(tls) = tls {
-            service = service.tls(tls);
-        }
-        let service = customize(service).shutdown(group.clone());
-        let mut stop = pin!(group.triggered());
-        loop {
-            let accepted = {
-                let mut accept = pin!(listener.accept());
-                poll_fn(|cx| {
-                    if stop.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(None);
-                    }
-                    accept.as_mut().poll(cx).map(Some)
-                })
-                .await
-            };
-            let (tcp, _addr) = match accepted {
-                None => return Ok(()),
-                Some(Ok(pair)) => pair,
-                // Out of file descriptors and the like: back off instead of spinning.
-                Some(Err(_)) => {
-                    async_io::Timer::after(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = tcp.set_nodelay(true);
-            let service = service.clone();
-            smol::spawn(async move {
-                let _ = service.handle(tcp).await;
-            })
-            .detach();
-        }
+    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
+        let (tcp, peer) = self.0.accept().await?;
+        // Small replies must not wait for Nagle; a failure here only costs latency.
+        let _ = tcp.set_nodelay(true);
+        Ok((tcp, peer))
     }
 }
 

@@ -30,22 +30,23 @@
 //! the engine's own buffer: no second buffer, no copy).
 #![forbid(unsafe_code)]
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pin_project_lite::pin_project;
 use tokio::net::{TcpListener, TcpStream};
 
 pub use wstack_async::{
     AcceptOptions, Bytes, ClientRequest, CloseCode, CloseFrame, Config, DeflateConfig, Error,
-    HttpRequest, HttpResponse, Incoming, MaybeTlsStream, Message, Response, ShutdownGroup, State,
-    UpgradeRequest, Utf8Bytes, WsReceiver, WsSender, tls,
+    HttpRequest, HttpResponse, Incoming, MaybeTlsStream, Message, Response, ShutdownGroup,
+    ShutdownHandle, State, UpgradeRequest, Utf8Bytes, WsReceiver, WsSender, tls,
 };
-use wstack_async::{Service, Sleep, Timer};
+use wstack_async::{Listener, Runtime, Sleep, Timer};
 
 /// A WebSocket over tokio TCP, plain or TLS: what [`connect`] returns and a [`Server`]
 /// handler receives.
@@ -120,9 +121,19 @@ impl<T: tokio::io::AsyncWrite> futures_io::AsyncWrite for TokioIo<T> {
     }
 }
 
-/// tokio's timer for the engine. Under tokio's paused test clock it follows virtual time.
+/// tokio's timer for the engine, and its spawner for a [`Server`] (tasks go to the current
+/// tokio runtime). Under tokio's paused test clock it follows virtual time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioTimer;
+
+impl Runtime for TokioTimer {
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tokio::spawn(future);
+    }
+}
 
 pin_project! {
     struct TokioSleep {
@@ -242,138 +253,29 @@ where
 }
 
 /// A server on one port: WebSocket upgrades go to a handler, plain HTTP requests to another;
-/// TLS optional; graceful shutdown through [`ShutdownHandle`].
+/// TLS optional; graceful shutdown through [`ShutdownHandle`]. `Server::new(listener)` takes
+/// a [`tokio::net::TcpListener`]; connections run as tokio tasks. The accept loop itself is
+/// [`wstack_async::Server`], shared by every runtime crate.
+pub type Server = wstack_async::Server<TokioListener, TokioTimer>;
+
+/// A tokio [`TcpListener`] as a [`Server`] sees it: every accepted stream gets `TCP_NODELAY`.
 #[derive(Debug)]
-pub struct Server {
-    listener: TcpListener,
-    config: Config,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    group: ShutdownGroup,
-}
+pub struct TokioListener(pub TcpListener);
 
-/// Stops a [`Server`]: no more accepts, every connection closed with 1001, then a bounded wait.
-#[derive(Clone, Debug)]
-pub struct ShutdownHandle {
-    group: ShutdownGroup,
-}
-
-impl ShutdownHandle {
-    /// Stops accepting, tells every connection to close with 1001 (going away), and waits
-    /// up to `deadline` for them to finish. Returns how many were still running then.
-    pub async fn shutdown(&self, deadline: Duration) -> usize {
-        self.group.trigger();
-        let _ = tokio::time::timeout(deadline, self.group.wait_idle()).await;
-        self.group.live()
+impl From<TcpListener> for TokioListener {
+    fn from(listener: TcpListener) -> Self {
+        Self(listener)
     }
 }
 
-type HttpHandler =
-    Box<dyn FnOnce(Service<TokioIo<TcpStream>>) -> Service<TokioIo<TcpStream>> + Send>;
+impl Listener for TokioListener {
+    type Io = TokioIo<TcpStream>;
 
-impl Server {
-    /// A server on `listener` with the default [`Config`], no TLS.
-    pub fn new(listener: TcpListener) -> Self {
-        Self {
-            listener,
-            config: Config::default(),
-            tls: None,
-            group: ShutdownGroup::new(),
-        }
-    }
-
-    /// Uses `config` for every connection.
-    #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Runs TLS on every connection (see [`tls::server_config`]).
-    #[must_use]
-    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.tls = Some(config);
-        self
-    }
-
-    /// The handle that shuts this server down.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle {
-            group: self.group.clone(),
-        }
-    }
-
-    /// Serves until shut down: every upgrade is accepted and handed to `handler` with its
-    /// request; plain HTTP requests get 426.
-    pub async fn serve<F, Fut>(self, handler: F) -> io::Result<()>
-    where
-        F: Fn(WebSocketStream, UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.serve_with(handler, Box::new(|s| s)).await
-    }
-
-    /// Serves with full control: `decide` accepts or rejects each upgrade, `handler` runs
-    /// each WebSocket, `http` answers plain HTTP requests on the same port.
-    pub async fn serve_with_http<F, Fut, D, H, HFut>(
-        self,
-        decide: D,
-        handler: F,
-        http: H,
-    ) -> io::Result<()>
-    where
-        F: Fn(WebSocketStream, UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-        D: Fn(&UpgradeRequest) -> Result<AcceptOptions, HttpResponse> + Send + Sync + 'static,
-        H: Fn(HttpRequest) -> HFut + Send + Sync + 'static,
-        HFut: Future<Output = HttpResponse> + Send + 'static,
-    {
-        self.serve_with(
-            handler,
-            Box::new(move |s| s.on_upgrade(decide).on_http(http)),
-        )
-        .await
-    }
-
-    async fn serve_with<F, Fut>(self, handler: F, extra: HttpHandler) -> io::Result<()>
-    where
-        F: Fn(WebSocketStream, UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let Self {
-            listener,
-            config,
-            tls,
-            group,
-        } = self;
-        let mut service = Service::new(timer(), handler).config(config);
-        if let Some(tls) = tls {
-            service = service.tls(tls);
-        }
-        let service = extra(service).shutdown(group.clone());
-        let mut stop = std::pin::pin!(group.triggered());
-        loop {
-            let accepted = poll_fn(|cx| {
-                if stop.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                listener.poll_accept(cx).map(Some)
-            })
-            .await;
-            let (tcp, _addr) = match accepted {
-                None => return Ok(()),
-                Some(Ok(pair)) => pair,
-                // Out of file descriptors and the like: back off instead of spinning.
-                Some(Err(_)) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = tcp.set_nodelay(true);
-            let service = service.clone();
-            tokio::spawn(async move {
-                let _ = service.handle(TokioIo::new(tcp)).await;
-            });
-        }
+    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
+        let (tcp, peer) = self.0.accept().await?;
+        // Small replies must not wait for Nagle; a failure here only costs latency.
+        let _ = tcp.set_nodelay(true);
+        Ok((TokioIo::new(tcp), peer))
     }
 }
 

@@ -1,5 +1,5 @@
-//! wstack-async-std's tests: the shared runtime suite, then connect, the server helper and
-//! graceful shutdown over async-std.
+//! wstack-async-std's tests: the shared runtime suite (engine, `connect`, `Server`, shutdown)
+//! over async-std.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // test code: a panic is a failure report
 
 #[macro_use]
@@ -8,24 +8,18 @@ mod suite;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
 
 use async_std::net::{TcpListener, TcpStream};
-use futures_util::{AsyncReadExt, AsyncWriteExt};
-use suite::{BoxFuture, Rt};
-use wstack_async::Timer;
-use wstack_async_std::{
-    AcceptOptions, AsyncStdTimer, CloseCode, HttpResponse, Message, Server, connect,
-};
+use suite::{BoxFuture, ConnectResult, Rt};
+use wstack_async_std::{AsyncStdListener, AsyncStdTimer, ClientRequest, Config, Tcp};
 
 /// The async-std runtime, for the suite.
 pub struct AsyncStd;
 
 impl Rt for AsyncStd {
-    type Io = wstack_async_std::Tcp;
-    type Listener = TcpListener;
+    type Runtime = AsyncStdTimer;
+    type Listener = AsyncStdListener;
+    type Io = Tcp;
 
     fn block_on<F: Future<Output = ()> + Send + 'static>(f: F) {
         // async-std's block_on runs executor tasks nested in its own frames; unoptimized
@@ -38,33 +32,11 @@ impl Rt for AsyncStd {
             .unwrap();
     }
 
-    fn spawn(f: BoxFuture<()>) {
-        async_std::task::spawn(f);
-    }
-
-    fn sleep(d: Duration) -> BoxFuture<()> {
-        Box::pin(async move {
-            async_io::Timer::after(d).await;
-        })
-    }
-
-    fn timer() -> Arc<dyn Timer> {
-        Arc::new(AsyncStdTimer)
-    }
-
-    fn bind() -> BoxFuture<(TcpListener, SocketAddr)> {
+    fn bind() -> BoxFuture<(AsyncStdListener, SocketAddr)> {
         Box::pin(async {
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let a = l.local_addr().unwrap();
-            (l, a)
-        })
-    }
-
-    fn accept_tcp(l: &TcpListener) -> Pin<Box<dyn Future<Output = Self::Io> + Send + '_>> {
-        Box::pin(async move {
-            let (s, _) = l.accept().await.unwrap();
-            s.set_nodelay(true).unwrap();
-            wstack_async_std::Tcp(s)
+            (l.into(), a)
         })
     }
 
@@ -72,61 +44,17 @@ impl Rt for AsyncStd {
         Box::pin(async move {
             let s = TcpStream::connect(addr).await.unwrap();
             s.set_nodelay(true).unwrap();
-            wstack_async_std::Tcp(s)
+            Tcp(s)
         })
+    }
+
+    fn connect_with(req: ClientRequest, config: Config) -> BoxFuture<ConnectResult<Self>> {
+        Box::pin(async move { wstack_async_std::connect_with(req, &config).await })
+    }
+
+    fn nodelay(io: &Self::Io) -> bool {
+        io.0.nodelay().unwrap()
     }
 }
 
 wstack_suite!(AsyncStd);
-
-async fn echo(mut ws: wstack_async_std::WebSocketStream) {
-    while let Some(Ok(m)) = ws.recv().await {
-        if matches!(m, Message::Text(_) | Message::Binary(_)) && ws.feed(m).await.is_err() {
-            break;
-        }
-    }
-}
-
-#[test]
-fn connect_serve_http_and_shutdown() {
-    AsyncStd::run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = Server::new(listener);
-        let handle = server.shutdown_handle();
-        let serving = async_std::task::spawn(server.serve_with_http(
-            |_| Ok(AcceptOptions::new()),
-            |ws, _| echo(ws),
-            |req| async move { HttpResponse::new(200).body(req.path().as_bytes().to_vec()) },
-        ));
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut page = Vec::new();
-        tcp.read_to_end(&mut page).await.unwrap();
-        assert!(page.starts_with(b"HTTP/1.1 200 OK\r\n"));
-        assert!(page.ends_with(b"/page"));
-
-        let (mut ws, _) = connect(&format!("ws://localhost:{}/", addr.port()))
-            .await
-            .unwrap();
-        ws.send(Message::Text("async-std".into())).await.unwrap();
-        assert_eq!(
-            ws.recv().await.unwrap().unwrap(),
-            Message::Text("async-std".into())
-        );
-        let reader = async_std::task::spawn(async move {
-            let mut close = None;
-            while let Some(Ok(m)) = ws.recv().await {
-                if let Message::Close(f) = m {
-                    close = f;
-                }
-            }
-            close
-        });
-        assert_eq!(handle.shutdown(Duration::from_secs(5)).await, 0);
-        serving.await.unwrap();
-        assert_eq!(reader.await.unwrap().code, CloseCode::GOING_AWAY);
-    });
-}

@@ -237,3 +237,18 @@ fn one_message_one_write_call() {
         }
     }
 }
+
+/// A stream, its halves and the sans-IO connection inside are `Send + Sync` whenever the
+/// transport is, so they can sit in an `Arc` or a `static` shared between tasks. The check is
+/// at compile time: this test fails to build if a part loses `Sync` (the extension box did).
+#[test]
+fn stream_and_halves_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<wstack_async::proto::Connection>();
+    send_sync::<WebSocketStream<MemStream>>();
+    send_sync::<wstack_async::WsSender<MemStream>>();
+    send_sync::<wstack_async::WsReceiver<MemStream>>();
+    send_sync::<WebSocketStream<wstack_async::MaybeTlsStream<MemStream>>>();
+    // The permessage-deflate codec a negotiated connection holds.
+    send_sync::<wstack_deflate::PerMessageDeflate>();
+}

@@ -16,8 +16,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -29,20 +30,51 @@ use wstack_async::{
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// What the suite needs from a runtime.
+/// What the suite needs from a runtime crate: its [`wstack_async::Runtime`] and
+/// [`wstack_async::Listener`] (the same ones its `Server` uses), plus binding, connecting and
+/// a way to run a test.
 pub trait Rt: 'static {
+    /// The crate's spawner and timer.
+    type Runtime: wstack_async::Runtime + Default;
+    /// The crate's listener, as its `Server` takes it.
+    type Listener: wstack_async::Listener<Io = Self::Io>;
     /// A TCP stream as futures-io.
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-    /// A bound listener.
-    type Listener: Send + Sync + 'static;
     /// Runs `f` to completion on a fresh runtime.
     fn block_on<F: Future<Output = ()> + Send + 'static>(f: F);
-    fn spawn(f: BoxFuture<()>);
-    fn sleep(d: Duration) -> BoxFuture<()>;
-    fn timer() -> Arc<dyn Timer>;
+    /// A listener on a fresh port of 127.0.0.1.
     fn bind() -> BoxFuture<(Self::Listener, SocketAddr)>;
-    fn accept_tcp(l: &Self::Listener) -> Pin<Box<dyn Future<Output = Self::Io> + Send + '_>>;
+    /// A plain TCP connection (with `TCP_NODELAY`).
     fn connect_tcp(addr: SocketAddr) -> BoxFuture<Self::Io>;
+    /// The crate's own `connect_with`: DNS, TCP, TLS and the handshake.
+    fn connect_with(req: ClientRequest, config: Config) -> BoxFuture<ConnectResult<Self>>;
+    /// Whether `TCP_NODELAY` is set on `io`.
+    fn nodelay(io: &Self::Io) -> bool;
+
+    fn spawn(f: BoxFuture<()>) {
+        wstack_async::Runtime::spawn(&Self::Runtime::default(), f);
+    }
+
+    fn timer() -> Arc<dyn Timer> {
+        Arc::new(Self::Runtime::default())
+    }
+
+    fn sleep(d: Duration) -> BoxFuture<()> {
+        let t = Self::timer();
+        Box::pin(async move {
+            let mut sleep = t.sleep_until(t.now() + d);
+            std::future::poll_fn(|cx| sleep.as_mut().poll_sleep(cx)).await;
+        })
+    }
+
+    fn accept_tcp(l: &mut Self::Listener) -> Pin<Box<dyn Future<Output = Self::Io> + Send + '_>> {
+        Box::pin(async move { wstack_async::Listener::accept(l).await.unwrap().0 })
+    }
+
+    /// The crate's `connect(url)`.
+    fn connect(url: &str) -> BoxFuture<ConnectResult<Self>> {
+        Self::connect_with(ClientRequest::new(url).unwrap(), Config::default())
+    }
 
     /// Runs a test body with a 20 s bound.
     fn run<F: Future<Output = ()> + Send + 'static>(f: F) {
@@ -58,7 +90,37 @@ pub trait Rt: 'static {
     }
 }
 
-type Ws<R> = WebSocketStream<wstack_async::MaybeTlsStream<<R as Rt>::Io>>;
+/// A WebSocket over a runtime's TCP, plain or TLS: what its `connect` returns.
+pub type Ws<R> = WebSocketStream<wstack_async::MaybeTlsStream<<R as Rt>::Io>>;
+/// What a runtime's `connect` returns.
+pub type ConnectResult<R> = Result<(Ws<R>, wstack_async::Response), Error>;
+/// A runtime crate's `Server`.
+type Server<R> = wstack_async::Server<<R as Rt>::Listener, <R as Rt>::Runtime>;
+
+/// Runs `f` as a task of `R`; the returned future resolves to its output.
+fn spawn_join<R: Rt, T: Send + 'static>(
+    f: impl Future<Output = T> + Send + 'static,
+) -> impl Future<Output = T> {
+    let slot = Arc::new(Mutex::new((None::<T>, None::<Waker>)));
+    let filled = Arc::clone(&slot);
+    R::spawn(Box::pin(async move {
+        let v = f.await;
+        let mut g = filled.lock().unwrap();
+        g.0 = Some(v);
+        if let Some(w) = g.1.take() {
+            w.wake();
+        }
+    }));
+    std::future::poll_fn(move |cx| {
+        let mut g = slot.lock().unwrap();
+        if let Some(v) = g.0.take() {
+            Poll::Ready(v)
+        } else {
+            g.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    })
+}
 
 /// A server on a fresh port: each connection is accepted with `config` and `callback`'s
 /// decision, then handed to `handler`.
@@ -83,11 +145,11 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     Box::pin(async move {
-        let (listener, addr) = R::bind().await;
+        let (mut listener, addr) = R::bind().await;
         let handler = Arc::new(handler);
         R::spawn(Box::pin(async move {
             for _ in 0..16 {
-                let io = R::accept_tcp(&listener).await;
+                let io = R::accept_tcp(&mut listener).await;
                 let (handler, config, decide) =
                     (Arc::clone(&handler), config.clone(), decide.clone());
                 R::spawn(Box::pin(async move {
@@ -389,6 +451,8 @@ pub fn deflate_on_and_off<R: Rt>() {
     });
 }
 
+/// TLS on both sides: the crate's `Server` with a certificate made now, its `connect_with`
+/// trusting that certificate's root.
 pub fn tls_self_signed<R: Rt>() {
     R::run(async {
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -398,38 +462,140 @@ pub fn tls_self_signed<R: Rt>() {
         )
         .unwrap();
         let (listener, addr) = R::bind().await;
+        let server = Server::<R>::new(listener).tls(server_tls);
         R::spawn(Box::pin(async move {
-            for _ in 0..4 {
-                let io = R::accept_tcp(&listener).await;
-                let tls = Arc::clone(&server_tls);
-                R::spawn(Box::pin(async move {
-                    let Ok(io) = wstack_async::tls::accept_tls(io, tls).await else {
-                        return;
-                    };
-                    if let Ok(ws) =
-                        wstack_async::accept(io, &Config::default(), Some(R::timer())).await
-                    {
-                        echo(ws).await;
-                    }
-                }));
-            }
+            let _ = server.serve(|ws, _| echo(ws)).await;
         }));
         let mut config = Config::default();
-        config.tls = Some(wstack_async::tls::client_config([cert.cert.der().clone()]).unwrap());
-        let url = format!("wss://localhost:{}/", addr.port());
-        let io = R::connect_tcp(addr).await;
-        let req = ClientRequest::new(&url).unwrap();
-        let (mut ws, _) = wstack_async::client_on(io, &req, &config, Some(R::timer()))
-            .await
-            .unwrap();
+        let roots = wstack_async::tls::certificates_from_pem(cert.cert.pem().as_bytes()).unwrap();
+        config.tls = Some(wstack_async::tls::client_config(roots).unwrap());
+        let req = ClientRequest::new(&format!("wss://localhost:{}/", addr.port())).unwrap();
+        let (mut ws, _) = R::connect_with(req.clone(), config).await.unwrap();
         assert!(ws.get_ref().is_tls());
         ws.send(Message::Text("secret".into())).await.unwrap();
         assert_eq!(next_data(&mut ws).await, Message::Text("secret".into()));
         ws.close(CloseCode::NORMAL, "").await.unwrap();
         // Without our root the certificate is refused.
-        let io = R::connect_tcp(addr).await;
-        let r = wstack_async::client_on(io, &req, &Config::default(), Some(R::timer())).await;
+        let r = R::connect_with(req, Config::default()).await;
         assert!(matches!(r, Err(Error::Io(_))), "{:?}", r.map(|_| ()));
+    });
+}
+
+/// The crate's `Server::serve` and `connect`: by IP and through DNS, `TCP_NODELAY` on both
+/// ends, and a quick IO error when nobody listens.
+pub fn server_connect_url<R: Rt>() {
+    R::run(async {
+        let (listener, addr) = R::bind().await;
+        let server = Server::<R>::new(listener);
+        R::spawn(Box::pin(async move {
+            let _ = server
+                .serve(|ws, req| async move {
+                    assert_eq!(req.path(), "/echo");
+                    // A failure here ends the echo, and the client's recv below fails.
+                    let wstack_async::MaybeTlsStream::Plain(io) = ws.get_ref() else {
+                        panic!("plain TCP expected");
+                    };
+                    assert!(R::nodelay(io));
+                    echo(ws).await;
+                })
+                .await;
+        }));
+        for url in [
+            format!("ws://{addr}/echo"),
+            format!("ws://localhost:{}/echo", addr.port()),
+        ] {
+            let (mut ws, _) = R::connect(&url).await.unwrap();
+            let wstack_async::MaybeTlsStream::Plain(io) = ws.get_ref() else {
+                panic!("plain TCP expected");
+            };
+            assert!(R::nodelay(io));
+            ws.send(Message::Text(url.clone().into())).await.unwrap();
+            assert_eq!(next_data(&mut ws).await, Message::Text(url.into()));
+            ws.close(CloseCode::NORMAL, "").await.unwrap();
+        }
+        // Nobody listening: an IO error, quickly.
+        let (dead, dead_addr) = R::bind().await;
+        drop(dead);
+        let r = R::connect(&format!("ws://{dead_addr}/")).await;
+        assert!(matches!(r, Err(Error::Io(_))), "{:?}", r.map(|_| ()));
+    });
+}
+
+/// One port for both: upgrades the decision accepts, a rejection status, plain HTTP pages.
+pub fn server_http_beside_upgrades<R: Rt>() {
+    R::run(async {
+        let (listener, addr) = R::bind().await;
+        let server = Server::<R>::new(listener);
+        R::spawn(Box::pin(async move {
+            let _ = server
+                .serve_with_http(
+                    |req| {
+                        if req.path() == "/ws" {
+                            Ok(AcceptOptions::new())
+                        } else {
+                            Err(HttpResponse::new(404))
+                        }
+                    },
+                    |ws, _| echo(ws),
+                    |req| async move {
+                        HttpResponse::new(200)
+                            .header("Content-Type", "text/html")
+                            .body(format!("<h1>{}</h1>", req.path()).into_bytes())
+                    },
+                )
+                .await;
+        }));
+        let mut tcp = R::connect_tcp(addr).await;
+        tcp.write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut page = Vec::new();
+        tcp.read_to_end(&mut page).await.unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        assert!(page.ends_with("<h1>/index.html</h1>"), "{page}");
+
+        let (mut ws, _) = R::connect(&format!("ws://{addr}/ws")).await.unwrap();
+        let m = Message::Binary(Bytes::from_static(&[1, 2, 3]));
+        ws.send(m.clone()).await.unwrap();
+        assert_eq!(next_data(&mut ws).await, m);
+        let Err(err) = R::connect(&format!("ws://{addr}/other")).await else {
+            panic!("a rejected upgrade connected");
+        };
+        assert!(err.to_string().contains("404"), "{err}");
+    });
+}
+
+/// Graceful shutdown: every client gets a close with 1001, the server's `serve` returns, and
+/// the port no longer accepts.
+pub fn server_graceful_shutdown<R: Rt>() {
+    R::run(async {
+        let (listener, addr) = R::bind().await;
+        let server = Server::<R>::new(listener);
+        let handle = server.shutdown_handle();
+        let serving = spawn_join::<R, _>(server.serve(|ws, _| echo(ws)));
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            let (mut ws, _) = R::connect(&format!("ws://{addr}/")).await.unwrap();
+            ws.send(Message::Text("up".into())).await.unwrap();
+            next_data(&mut ws).await;
+            readers.push(spawn_join::<R, _>(async move {
+                let mut close = None;
+                while let Some(Ok(m)) = ws.recv().await {
+                    if let Message::Close(f) = m {
+                        close = f;
+                    }
+                }
+                close
+            }));
+        }
+        assert_eq!(handle.shutdown(Duration::from_secs(5)).await, 0);
+        serving.await.unwrap();
+        for r in readers {
+            assert_eq!(r.await.expect("a close frame").code, CloseCode::GOING_AWAY);
+        }
+        // No longer accepting.
+        assert!(R::connect(&format!("ws://{addr}/")).await.is_err());
     });
 }
 
@@ -555,9 +721,9 @@ fn futures_channel_oneshot() -> (impl FnOnce() + Send, impl Future<Output = ()>)
 pub fn close_timeout<R: Rt>() {
     R::run(async {
         // A server that completes the handshake, then never reads or answers.
-        let (listener, addr) = R::bind().await;
+        let (mut listener, addr) = R::bind().await;
         R::spawn(Box::pin(async move {
-            let mut io = R::accept_tcp(&listener).await;
+            let mut io = R::accept_tcp(&mut listener).await;
             let mut buf = vec![0u8; 4096];
             let mut got = Vec::new();
             while !got.ends_with(b"\r\n\r\n") {
@@ -765,11 +931,11 @@ pub fn handshake_timeouts<R: Rt>() {
         let mut config = Config::default();
         config.handshake_timeout = Duration::from_millis(300);
         // Server side: a client that connects and says nothing is dropped.
-        let (listener, addr) = R::bind().await;
+        let (mut listener, addr) = R::bind().await;
         let (tx, mut rx) = std::sync::mpsc::channel();
         let server_config = config.clone();
         R::spawn(Box::pin(async move {
-            let io = R::accept_tcp(&listener).await;
+            let io = R::accept_tcp(&mut listener).await;
             let r = wstack_async::accept(io, &server_config, Some(R::timer())).await;
             tx.send(r.map(|_| ()).map_err(|e| e.to_string())).unwrap();
         }));
@@ -781,9 +947,9 @@ pub fn handshake_timeouts<R: Rt>() {
         assert!(matches!(silent.read(&mut b).await, Ok(0) | Err(_)));
 
         // Client side: a server that accepts TCP and never answers.
-        let (listener, addr) = R::bind().await;
+        let (mut listener, addr) = R::bind().await;
         R::spawn(Box::pin(async move {
-            let io = R::accept_tcp(&listener).await;
+            let io = R::accept_tcp(&mut listener).await;
             R::sleep(Duration::from_secs(5)).await;
             drop(io);
         }));
@@ -808,7 +974,8 @@ macro_rules! wstack_suite {
             close_from_client close_from_server subprotocol_and_origin rejection_status
             deflate_on_and_off tls_self_signed keepalive_drops_silent_peer close_timeout
             backpressure_slow_reader half_closed_peer_errors cancel_safe_recv
-            split_halves_across_tasks sink_and_stream handshake_timeouts);
+            split_halves_across_tasks sink_and_stream handshake_timeouts server_connect_url
+            server_http_beside_upgrades server_graceful_shutdown);
     };
 }
 

@@ -9,7 +9,7 @@ use wstack_proto::{Config, Connection, Message, ProtocolError, Role};
 
 use crate::support::{KEY, Pair, close_code_sent, error, feed, messages, raw, sent};
 
-fn codec(role: wstack_deflate::Role, threshold: usize) -> Box<dyn Extension + Send> {
+fn codec(role: wstack_deflate::Role, threshold: usize) -> Box<dyn Extension + Send + Sync> {
     let config = DeflateConfig::client().threshold(threshold);
     Box::new(PerMessageDeflate::new(role, DeflateParams::default(), &config).unwrap())
 }

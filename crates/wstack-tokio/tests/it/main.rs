@@ -1,5 +1,5 @@
-//! wstack-tokio's tests: the shared runtime suite, then what only this crate has (connect,
-//! the server helper, interop with tokio-tungstenite).
+//! wstack-tokio's tests: the shared runtime suite, then what only this crate has (interop
+//! with tokio-tungstenite).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // test code: a panic is a failure report
 
 #[macro_use]
@@ -10,21 +10,18 @@ mod adapter;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
 
-use suite::{BoxFuture, Rt};
+use suite::{BoxFuture, ConnectResult, Rt};
 use tokio::net::{TcpListener, TcpStream};
-use wstack_async::Timer;
-use wstack_tokio::{TokioIo, TokioTimer};
+use wstack_tokio::{ClientRequest, Config, TokioIo, TokioListener, TokioTimer};
 
 /// The tokio runtime, for the suite.
 pub struct Tokio;
 
 impl Rt for Tokio {
+    type Runtime = TokioTimer;
+    type Listener = TokioListener;
     type Io = TokioIo<TcpStream>;
-    type Listener = TcpListener;
 
     fn block_on<F: Future<Output = ()> + Send + 'static>(f: F) {
         tokio::runtime::Builder::new_multi_thread()
@@ -35,31 +32,11 @@ impl Rt for Tokio {
             .block_on(f);
     }
 
-    fn spawn(f: BoxFuture<()>) {
-        tokio::spawn(f);
-    }
-
-    fn sleep(d: Duration) -> BoxFuture<()> {
-        Box::pin(tokio::time::sleep(d))
-    }
-
-    fn timer() -> Arc<dyn Timer> {
-        Arc::new(TokioTimer)
-    }
-
-    fn bind() -> BoxFuture<(TcpListener, SocketAddr)> {
+    fn bind() -> BoxFuture<(TokioListener, SocketAddr)> {
         Box::pin(async {
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let a = l.local_addr().unwrap();
-            (l, a)
-        })
-    }
-
-    fn accept_tcp(l: &TcpListener) -> Pin<Box<dyn Future<Output = Self::Io> + Send + '_>> {
-        Box::pin(async move {
-            let (s, _) = l.accept().await.unwrap();
-            s.set_nodelay(true).unwrap();
-            TokioIo::new(s)
+            (l.into(), a)
         })
     }
 
@@ -69,6 +46,14 @@ impl Rt for Tokio {
             s.set_nodelay(true).unwrap();
             TokioIo::new(s)
         })
+    }
+
+    fn connect_with(req: ClientRequest, config: Config) -> BoxFuture<ConnectResult<Self>> {
+        Box::pin(async move { wstack_tokio::connect_with(req, &config).await })
+    }
+
+    fn nodelay(io: &Self::Io) -> bool {
+        io.get_ref().nodelay().unwrap()
     }
 }
 
