@@ -177,6 +177,8 @@ pub struct Connection {
     filled: usize,
     /// Size of the next read offered; grows while reads come back full.
     read_hint: usize,
+    /// Size of the slice the last `read_buf` returned (what `commit_read` may commit).
+    offered: usize,
     /// Whether the last read filled all the space offered (the peer may have more).
     last_read_full: bool,
     /// Stream offset of `rbuf[0]`.
@@ -242,6 +244,7 @@ impl Connection {
             rbuf: BytesMut::new(),
             filled: 0,
             read_hint: INITIAL_READ,
+            offered: 0,
             last_read_full: false,
             rx_offset: 0,
             frame: None,
@@ -337,7 +340,14 @@ impl Connection {
                 // Grow towards the whole frame, at most four times what has arrived, so a
                 // declared length alone never makes us allocate much.
                 let need = f.len - self.filled.min(f.len);
-                window = window.max(need.min(LARGE_READ));
+                window = if f.len >= ZERO_COPY_MIN && need > 0 {
+                    // A large frame: read up to its end and no further, so that it leaves
+                    // the buffer empty and the next frame starts at the front instead of
+                    // being moved there (a copy of up to a whole read per message).
+                    need.min(LARGE_READ)
+                } else {
+                    window.max(need.min(LARGE_READ))
+                };
                 room = window.max(need.min(self.filled.saturating_mul(4).max(LARGE_READ)));
             }
         }
@@ -348,12 +358,13 @@ impl Connection {
         if self.rbuf.len() - self.filled < window {
             self.rbuf.resize(self.filled + window, 0);
         }
-        &mut self.rbuf[self.filled..]
+        self.offered = window;
+        &mut self.rbuf[self.filled..self.filled + window]
     }
 
     /// Reports that `n` bytes were read into [`read_buf`](Self::read_buf). Then poll events.
     pub fn commit_read(&mut self, n: usize) {
-        let offered = self.rbuf.len() - self.filled;
+        let offered = mem::take(&mut self.offered);
         let n = n.min(offered);
         if n > 0 {
             self.heard = true;
@@ -1421,6 +1432,25 @@ mod tests {
             "{}",
             conn.rbuf.capacity()
         );
+    }
+
+    #[test]
+    fn a_large_frame_is_read_up_to_its_end_and_no_further() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let mut wire = masked_binary(100_000);
+        wire.extend(masked_binary(10));
+        // The header and part of the payload: the next read offers exactly the rest.
+        let buf = conn.read_buf();
+        let first = buf.len();
+        buf.copy_from_slice(&wire[..first]);
+        conn.commit_read(first);
+        assert_eq!(conn.poll_event(), Ok(None));
+        let rest = 100_000 + 14 - first;
+        assert_eq!(conn.read_buf().len(), rest);
+        // Delivered, the buffer is empty: the next frame starts at its front, nothing moved.
+        assert_eq!(read_all(&mut conn, &wire[first..first + rest]), 1);
+        assert_eq!(conn.filled, 0);
+        assert_eq!(read_all(&mut conn, &wire[first + rest..]), 1);
     }
 
     #[test]
