@@ -15,6 +15,10 @@ use crate::error::Error;
 use crate::shutdown::ShutdownWatch;
 use crate::timer::{Sleep, Timer};
 
+/// The stack buffer a connection without a read buffer waits for input with. Large enough
+/// for the typical small message, so that one read brings it; larger input continues in the
+/// core's read buffer.
+const PROBE_READ: usize = 2048;
 /// At most this many slices go into one vectored write.
 const MAX_SLICES: usize = 64;
 /// Control messages (pings, pongs) kept in the stash beyond this count are dropped: a peer
@@ -154,6 +158,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             return false;
         };
         let Some(deadline) = self.conn.poll_timeout() else {
+            // Nothing to wait for (an idle connection): give the sleep's memory back too.
+            self.sleep = None;
+            self.armed = None;
             return false;
         };
         let now = timer.now();
@@ -262,32 +269,61 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 self.closed_clean = Some(false);
                 return self.fail_io(io::ErrorKind::UnexpectedEof.into());
             }
-            let buf = self.conn.read_buf();
-            let offered = buf.len();
-            match Pin::new(&mut self.io).poll_read(cx, buf) {
-                Poll::Ready(Ok(0)) => {
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return self.fail_io(e),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// One read from the transport into the core (or the end of input). `Ready(Ok)`: parse
+    /// and look again; `Ready(Err)`: the transport failed.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.conn.has_read_buf() {
+            // The core gave its read buffer back while idle: wait for input with a small one
+            // on the stack, so a waiting connection holds none.
+            let mut probe = [0u8; PROBE_READ];
+            match ready!(Pin::new(&mut self.io).poll_read(cx, &mut probe)) {
+                Ok(0) => {
                     self.read_eof = true;
                     self.conn.receive_eof();
                 }
-                Poll::Ready(Ok(n)) => {
-                    self.last_read_full = n == offered;
-                    self.conn.commit_read(n);
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => {
+                Ok(n) => self.conn.receive(&probe[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
                     self.conn.receive_eof();
-                    return self.fail_io(e);
-                }
-                Poll::Pending => {
-                    if std::mem::take(&mut self.last_read_full) {
-                        // A burst just ended: give grown buffers back while idle (an idle
-                        // connection then holds at most the core's 4 KiB).
-                        self.conn.release_idle_memory();
-                    }
-                    return Poll::Pending;
+                    return Poll::Ready(Err(e));
                 }
             }
+            return Poll::Ready(Ok(()));
         }
+        let buf = self.conn.read_buf();
+        let offered = buf.len();
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(0)) => {
+                self.read_eof = true;
+                self.conn.receive_eof();
+            }
+            Poll::Ready(Ok(n)) => {
+                self.last_read_full = n == offered;
+                self.conn.commit_read(n);
+            }
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+            Poll::Ready(Err(e)) => {
+                self.conn.receive_eof();
+                return Poll::Ready(Err(e));
+            }
+            Poll::Pending => {
+                if std::mem::take(&mut self.last_read_full) && self.timer.is_none() {
+                    // A burst just ended and no clock runs the core's idle check: give the
+                    // buffers back now (the next read uses the stack probe).
+                    self.conn.release_idle_memory();
+                }
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// The next message for the application: stashed ones first.

@@ -83,11 +83,13 @@ where
 {
     let limit = config.handshake_timeout;
     let t = timer.clone();
-    with_timeout(
+    // Boxed: the handshake's state is freed when it ends instead of staying inside the
+    // caller's future (a spawned task) for the connection's whole life.
+    Box::pin(with_timeout(
         t.as_ref(),
         limit,
         client_handshake_inner(io, request, config, timer),
-    )
+    ))
     .await
 }
 
@@ -182,6 +184,17 @@ pub struct HttpExchange<S> {
 /// request is answered with the status it calls for (400, 405, 414, 426, 431) and returned as
 /// [`Error::Handshake`].
 pub async fn read_request<S>(
+    io: S,
+    config: &Config,
+    timer: Option<Arc<dyn Timer>>,
+) -> Result<Incoming<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    Box::pin(read_request_inner(io, config, timer)).await
+}
+
+async fn read_request_inner<S>(
     mut io: S,
     config: &Config,
     timer: Option<Arc<dyn Timer>>,
@@ -241,7 +254,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PendingUpgrade<S> {
 
     /// Accepts with `options` (subprotocol, headers). permessage-deflate is negotiated from
     /// `Config::deflate` unless `options` already answers it.
-    pub async fn accept(self, mut options: AcceptOptions) -> Result<WebSocketStream<S>, Error> {
+    pub async fn accept(self, options: AcceptOptions) -> Result<WebSocketStream<S>, Error> {
+        Box::pin(self.accept_inner(options)).await
+    }
+
+    async fn accept_inner(self, mut options: AcceptOptions) -> Result<WebSocketStream<S>, Error> {
         let Self {
             mut io,
             request,
@@ -371,6 +388,19 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&UpgradeRequest) -> Result<AcceptOptions, HttpResponse>,
 {
+    Box::pin(accept_with_inner(io, config, timer, callback)).await
+}
+
+async fn accept_with_inner<S, F>(
+    io: S,
+    config: &Config,
+    timer: Option<Arc<dyn Timer>>,
+    callback: F,
+) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&UpgradeRequest) -> Result<AcceptOptions, HttpResponse>,
+{
     match read_request(io, config, timer).await? {
         Incoming::Upgrade(up) => match callback(up.request()) {
             Ok(options) => up.accept(options).await,
@@ -404,7 +434,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let t = timer.clone();
-    with_timeout(t.as_ref(), config.handshake_timeout, async {
+    Box::pin(with_timeout(t.as_ref(), config.handshake_timeout, async {
         let io = if request.is_tls() {
             let tls = match &config.tls {
                 Some(c) => Arc::clone(c),
@@ -415,6 +445,6 @@ where
             crate::MaybeTlsStream::Plain(io)
         };
         client_handshake_inner(io, request, config, timer).await
-    })
+    }))
     .await
 }

@@ -24,6 +24,9 @@ const INITIAL_READ: usize = 4 << 10;
 const MAX_READ: usize = 64 << 10;
 /// The read window offered while a large frame arrives.
 const LARGE_READ: usize = 256 << 10;
+/// Without the idle check (no deadlines), an outgoing or compression buffer larger than this
+/// is given back once drained; smaller ones are kept from one message to the next.
+const KEEP_OUT: usize = 256 << 10;
 /// Server payloads at least this long are queued by reference instead of copied.
 const ZERO_COPY_MIN: usize = 16 << 10;
 
@@ -106,6 +109,8 @@ struct Timers {
     close_deadline: Option<Instant>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
+    /// When to look again whether the buffers can be freed (`Config::buffer_idle_timeout`).
+    idle_check: Option<Instant>,
 }
 
 /// Payload of a frame to queue: borrowed (copied into the outgoing buffer) or owned (which a
@@ -172,6 +177,8 @@ pub struct Connection {
     filled: usize,
     /// Size of the next read offered; grows while reads come back full.
     read_hint: usize,
+    /// Size of the slice the last `read_buf` returned (what `commit_read` may commit).
+    offered: usize,
     /// Whether the last read filled all the space offered (the peer may have more).
     last_read_full: bool,
     /// Stream offset of `rbuf[0]`.
@@ -202,6 +209,8 @@ pub struct Connection {
     close_frame: Option<CloseFrame>,
     /// Set by any received byte; keepalive's evidence that the peer lives.
     heard: bool,
+    /// Set by any byte read or frame queued; cleared by each idle check of the buffers.
+    active: bool,
 
     #[cfg(feature = "std")]
     timers: Timers,
@@ -235,6 +244,7 @@ impl Connection {
             rbuf: BytesMut::new(),
             filled: 0,
             read_hint: INITIAL_READ,
+            offered: 0,
             last_read_full: false,
             rx_offset: 0,
             frame: None,
@@ -257,6 +267,7 @@ impl Connection {
             shutdown: false,
             close_frame: None,
             heard: false,
+            active: false,
             #[cfg(feature = "std")]
             timers: Timers::default(),
         }
@@ -334,7 +345,14 @@ impl Connection {
                 // Grow towards the whole frame, at most four times what has arrived, so a
                 // declared length alone never makes us allocate much.
                 let need = f.len - self.filled.min(f.len);
-                window = window.max(need.min(LARGE_READ));
+                window = if f.len >= ZERO_COPY_MIN && need > 0 {
+                    // A large frame: read up to its end and no further, so that it leaves
+                    // the buffer empty and the next frame starts at the front instead of
+                    // being moved there (a copy of up to a whole read per message).
+                    need.min(LARGE_READ)
+                } else {
+                    window.max(need.min(LARGE_READ))
+                };
                 room = window.max(need.min(self.filled.saturating_mul(4).max(LARGE_READ)));
             }
         }
@@ -345,15 +363,17 @@ impl Connection {
         if self.rbuf.len() - self.filled < window {
             self.rbuf.resize(self.filled + window, 0);
         }
-        &mut self.rbuf[self.filled..]
+        self.offered = window;
+        &mut self.rbuf[self.filled..self.filled + window]
     }
 
     /// Reports that `n` bytes were read into [`read_buf`](Self::read_buf). Then poll events.
     pub fn commit_read(&mut self, n: usize) {
-        let offered = self.rbuf.len() - self.filled;
+        let offered = mem::take(&mut self.offered);
         let n = n.min(offered);
         if n > 0 {
             self.heard = true;
+            self.active = true;
         }
         if self.rx_stopped {
             // Close received or connection failed: read and drop.
@@ -371,11 +391,17 @@ impl Connection {
     pub fn receive(&mut self, bytes: &[u8]) {
         if !bytes.is_empty() {
             self.heard = true;
+            self.active = true;
         }
-        if self.rx_stopped {
+        if self.rx_stopped || bytes.is_empty() {
             return;
         }
         self.rbuf.truncate(self.filled);
+        if self.rbuf.capacity() == 0 {
+            // A released buffer comes back at its usual size, so the next `read_buf` does
+            // not move these bytes again.
+            self.rbuf.reserve(bytes.len().max(INITIAL_READ));
+        }
         self.rbuf.extend_from_slice(bytes);
         self.filled = self.rbuf.len();
         self.last_read_full = false;
@@ -549,7 +575,8 @@ impl Connection {
             self.out_chunks.clear();
             self.out_buf.clear();
             self.out_len = 0;
-            if self.out_buf.capacity() > MAX_READ {
+            if self.out_buf.capacity() > KEEP_OUT && !self.idle_deadlines_on() {
+                // Without the idle check nothing else gives a big buffer back.
                 self.out_buf = BytesMut::new();
             }
             return;
@@ -999,17 +1026,13 @@ impl Connection {
         self.shutdown = true;
     }
 
+    /// After a read that did not fill the space offered: without idle deadlines, give grown
+    /// buffers back (down to the 4 KiB read buffer). With them, the idle check does it, so a
+    /// busy connection keeps its buffers from one message to the next.
     fn shrink_if_idle(&mut self) {
-        if !self.last_read_full {
-            self.release_idle_memory();
+        if self.last_read_full || self.idle_deadlines_on() {
+            return;
         }
-    }
-
-    /// Frees the read and assembly buffers if nothing is buffered in them, so an idle
-    /// connection holds at most 4 KiB (without an extension's state). The core does this on
-    /// its own after a read that did not fill [`read_buf`](Self::read_buf); adapters call it
-    /// when a read finds nothing to read (`WouldBlock` / `Pending`) right after a full one.
-    pub fn release_idle_memory(&mut self) {
         if self.filled == 0 && self.frame.is_none() && self.rbuf.capacity() > INITIAL_READ {
             self.rbuf = BytesMut::new();
             self.read_hint = INITIAL_READ;
@@ -1017,6 +1040,58 @@ impl Connection {
         if self.message.is_none() && self.assembly.capacity() > 0 {
             self.assembly = Vec::new();
         }
+    }
+
+    /// Whether `handle_timeout` runs and frees idle buffers (`Config::buffer_idle_timeout`).
+    fn idle_deadlines_on(&self) -> bool {
+        #[cfg(feature = "std")]
+        {
+            self.timers.now.is_some() && self.config.buffer_idle_timeout.is_some()
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            false
+        }
+    }
+
+    /// Whether [`release_idle_memory`](Self::release_idle_memory) would free anything now.
+    fn holds_idle_memory(&self) -> bool {
+        (self.filled == 0 && self.frame.is_none() && self.rbuf.capacity() > 0)
+            || (self.message.is_none() && self.assembly.capacity() > 0)
+            || (self.out_len == 0
+                && (self.out_buf.capacity() > 0 || self.out_chunks.capacity() > 0))
+            || self.ext_buf.capacity() > 0
+    }
+
+    /// Frees every buffer that holds nothing: the read buffer (if no frame is partly
+    /// buffered), the message assembly buffer, the outgoing buffer (if everything was
+    /// written) and the compression scratch buffer. The next read or send allocates again.
+    ///
+    /// With deadlines on (`std`, `handle_timeout` called) the core does this by itself once
+    /// the connection has been idle for [`Config::buffer_idle_timeout`]. An adapter without a
+    /// clock can call it when a read finds nothing to read (`WouldBlock` / `Pending`).
+    pub fn release_idle_memory(&mut self) {
+        if self.filled == 0 && self.frame.is_none() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+            self.read_hint = INITIAL_READ;
+        }
+        if self.message.is_none() && self.assembly.capacity() > 0 {
+            self.assembly = Vec::new();
+        }
+        if self.out_len == 0 {
+            self.out_buf = BytesMut::new();
+            self.out_chunks = VecDeque::new();
+        }
+        self.ext_buf = Vec::new();
+    }
+
+    /// Whether a read buffer is allocated. When it is not (the connection went idle and gave
+    /// it back), an adapter may read the first bytes into a small buffer of its own and hand
+    /// them over with [`receive`](Self::receive), so that a connection waiting for input holds
+    /// no read buffer: [`read_buf`](Self::read_buf) would allocate one before the transport
+    /// has anything to put in it.
+    pub fn has_read_buf(&self) -> bool {
+        self.rbuf.capacity() > 0
     }
 
     // ---------------------------------------------------------------- internals: send
@@ -1053,7 +1128,7 @@ impl Connection {
                 return Err(SendError::Extension(e));
             }
             self.push_message(opcode, RSV1, Payload::Slice(&buf));
-            if buf.capacity() > MAX_READ {
+            if buf.capacity() > KEEP_OUT && !self.idle_deadlines_on() {
                 buf = Vec::new();
             }
             self.ext_buf = buf;
@@ -1113,6 +1188,7 @@ impl Connection {
 
     /// Encodes one frame into the outgoing queue. No allocation once the buffers are warm.
     fn push_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: Payload<'_>) {
+        self.active = true;
         let mask = match self.role {
             Role::Client => Some(self.mask.next()),
             Role::Server => None,
@@ -1161,6 +1237,7 @@ impl Connection {
     /// [`Config::close_timeout`]. Then poll events.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.timers.now = Some(now);
+        self.check_idle(now);
         if self.sent_close && !self.shutdown {
             let deadline = *self
                 .timers
@@ -1200,6 +1277,33 @@ impl Connection {
         }
     }
 
+    /// The idle check of the buffers: armed when some can be freed, fired after
+    /// `buffer_idle_timeout`. If anything was read or sent meanwhile it looks again one period
+    /// later (no clock read per message); otherwise it frees them.
+    fn check_idle(&mut self, now: Instant) {
+        let Some(period) = self.config.buffer_idle_timeout else {
+            self.timers.idle_check = None;
+            return;
+        };
+        match self.timers.idle_check {
+            Some(at) if now >= at => {
+                if mem::take(&mut self.active) {
+                    self.timers.idle_check = Some(now + period);
+                } else {
+                    self.release_idle_memory();
+                    self.timers.idle_check = None;
+                }
+            }
+            Some(_) => {}
+            None => {
+                if !self.closed && self.holds_idle_memory() {
+                    self.active = false;
+                    self.timers.idle_check = Some(now + period);
+                }
+            }
+        }
+    }
+
     /// When to call [`handle_timeout`](Self::handle_timeout) next, or `None` if no deadline
     /// is running. A deadline started by a command (the close timeout after
     /// [`close`](Self::close)) is armed at the next `handle_timeout`, so until then this
@@ -1214,6 +1318,13 @@ impl Connection {
         }
         if self.sent_close && !self.shutdown {
             consider(self.timers.close_deadline.unwrap_or(now));
+        }
+        if self.config.buffer_idle_timeout.is_some()
+            && !self.closed
+            && (self.timers.idle_check.is_some() || self.holds_idle_memory())
+        {
+            // A buffer allocated since the last check arms the check at the next call.
+            consider(self.timers.idle_check.unwrap_or(now));
         }
         if self.config.ping_interval.is_some() && self.state() == State::Open {
             consider(self.timers.next_ping.unwrap_or(now));
@@ -1326,6 +1437,25 @@ mod tests {
             "{}",
             conn.rbuf.capacity()
         );
+    }
+
+    #[test]
+    fn a_large_frame_is_read_up_to_its_end_and_no_further() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let mut wire = masked_binary(100_000);
+        wire.extend(masked_binary(10));
+        // The header and part of the payload: the next read offers exactly the rest.
+        let buf = conn.read_buf();
+        let first = buf.len();
+        buf.copy_from_slice(&wire[..first]);
+        conn.commit_read(first);
+        assert_eq!(conn.poll_event(), Ok(None));
+        let rest = 100_000 + 14 - first;
+        assert_eq!(conn.read_buf().len(), rest);
+        // Delivered, the buffer is empty: the next frame starts at its front, nothing moved.
+        assert_eq!(read_all(&mut conn, &wire[first..first + rest]), 1);
+        assert_eq!(conn.filled, 0);
+        assert_eq!(read_all(&mut conn, &wire[first + rest..]), 1);
     }
 
     #[test]

@@ -236,6 +236,14 @@ pub struct Config {
     /// With keepalive on: if nothing at all arrives this long after a ping, the peer is dead and
     /// the connection fails with 1011 (default 20 s).
     pub pong_timeout: Duration,
+    /// After this long with nothing read or sent, the connection frees its read and write
+    /// buffers (default 250 ms; they are freed between one and two times this after the last
+    /// activity, and allocated again by the next read or send). `None` keeps them until the
+    /// connection ends. Needs the deadlines (`handle_timeout`); without them the buffers
+    /// shrink back to 4 KiB after each burst and [`release_idle_memory`] frees them.
+    ///
+    /// [`release_idle_memory`]: crate::Connection::release_idle_memory
+    pub buffer_idle_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -249,6 +257,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(10),
             ping_interval: None,
             pong_timeout: Duration::from_secs(20),
+            buffer_idle_timeout: Some(Duration::from_millis(250)),
         }
     }
 }

@@ -219,3 +219,109 @@ fn read_buf_never_exposes_earlier_bytes() {
     let mut fresh = server();
     assert!(fresh.read_buf().iter().all(|&b| b == 0));
 }
+
+mod idle_buffers {
+    use std::time::{Duration, Instant};
+
+    use crate::support::{c, drain, feed, messages, server};
+    use bytes::Bytes;
+    use wstack_proto::{Config, Connection, Message, Role};
+
+    const PERIOD: Duration = Duration::from_millis(250);
+
+    /// A server that got one message and echoed it, with the deadlines running from `t0`.
+    fn busy_server(t0: Instant) -> Connection {
+        let mut srv = server();
+        srv.handle_timeout(t0);
+        let got = messages(&feed(&mut srv, &c(true, 0x2, b"sixteen bytes!!!")));
+        srv.send(got[0].clone()).unwrap();
+        drop(drain(&mut srv));
+        srv
+    }
+
+    #[test]
+    fn buffers_of_an_idle_connection_are_freed_at_the_idle_timeout() {
+        let t0 = Instant::now();
+        let mut srv = busy_server(t0);
+        assert!(srv.has_read_buf());
+        // A buffer is held: the check is due at once, and armed by that call.
+        assert_eq!(srv.poll_timeout(), Some(t0));
+        srv.handle_timeout(t0);
+        assert_eq!(srv.poll_timeout(), Some(t0 + PERIOD));
+        srv.handle_timeout(t0 + PERIOD - Duration::from_nanos(1));
+        assert!(srv.has_read_buf(), "freed before the idle timeout");
+        srv.handle_timeout(t0 + PERIOD);
+        assert!(!srv.has_read_buf());
+        // Nothing left to free: no deadline runs (keepalive is off).
+        assert_eq!(srv.poll_timeout(), None);
+    }
+
+    #[test]
+    fn activity_postpones_the_release_by_one_period() {
+        let t0 = Instant::now();
+        let mut srv = busy_server(t0);
+        srv.handle_timeout(t0);
+        // A message before the check: still busy at t0 + PERIOD, looked at again later.
+        assert_eq!(messages(&feed(&mut srv, &c(true, 0x1, b"again"))).len(), 1);
+        srv.handle_timeout(t0 + PERIOD);
+        assert!(srv.has_read_buf());
+        assert_eq!(srv.poll_timeout(), Some(t0 + 2 * PERIOD));
+        // A send counts as activity too.
+        srv.send(Message::Binary(Bytes::from_static(b"out")))
+            .unwrap();
+        drop(drain(&mut srv));
+        srv.handle_timeout(t0 + 2 * PERIOD);
+        assert!(srv.has_read_buf());
+        srv.handle_timeout(t0 + 3 * PERIOD);
+        assert!(!srv.has_read_buf());
+    }
+
+    #[test]
+    fn buffer_idle_timeout_none_keeps_the_buffers() {
+        let t0 = Instant::now();
+        let mut config = Config::default();
+        config.buffer_idle_timeout = None;
+        let mut srv = Connection::new(Role::Server, config);
+        srv.handle_timeout(t0);
+        assert_eq!(messages(&feed(&mut srv, &c(true, 0x2, b"x"))).len(), 1);
+        assert_eq!(srv.poll_timeout(), None);
+        srv.handle_timeout(t0 + Duration::from_secs(3600));
+        assert!(srv.has_read_buf());
+    }
+
+    #[test]
+    fn a_released_connection_receives_and_sends_as_before() {
+        let t0 = Instant::now();
+        let mut srv = busy_server(t0);
+        srv.handle_timeout(t0);
+        srv.handle_timeout(t0 + PERIOD);
+        assert!(!srv.has_read_buf());
+        // An adapter's small first read, handed over with `receive`, then the usual reads.
+        let wire = c(true, 0x2, &[5u8; 10_000]);
+        srv.receive(&wire[..100]);
+        assert!(srv.has_read_buf());
+        let mut got = messages(&crate::support::events(&mut srv));
+        got.extend(messages(&feed(&mut srv, &wire[100..])));
+        assert_eq!(got, vec![Message::Binary(Bytes::from(vec![5u8; 10_000]))]);
+        srv.send(got.remove(0)).unwrap();
+        assert_eq!(drain(&mut srv).len(), 10_004);
+    }
+
+    #[test]
+    fn a_partly_received_frame_is_kept_through_the_idle_check() {
+        let t0 = Instant::now();
+        let mut srv = busy_server(t0);
+        let wire = c(true, 0x2, b"split across the idle check");
+        assert!(feed(&mut srv, &wire[..10]).is_empty());
+        srv.handle_timeout(t0);
+        srv.handle_timeout(t0 + 10 * PERIOD);
+        srv.handle_timeout(t0 + 20 * PERIOD);
+        assert!(srv.has_read_buf());
+        assert_eq!(
+            messages(&feed(&mut srv, &wire[10..])),
+            vec![Message::Binary(Bytes::from_static(
+                b"split across the idle check"
+            ))]
+        );
+    }
+}

@@ -59,6 +59,8 @@ fn keepalive_server() -> Connection {
     let mut config = Config::default();
     config.ping_interval = Some(Duration::from_secs(20));
     config.pong_timeout = Duration::from_secs(5);
+    // Only the keepalive deadlines here (the buffers' idle check has its own tests).
+    config.buffer_idle_timeout = None;
     Connection::new(Role::Server, config)
 }
 
