@@ -6,7 +6,7 @@ use std::error::Error;
 use std::io::Write;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -178,22 +178,27 @@ async fn wstack_tokio(stream: TcpStream, deflate: bool) {
     else {
         return;
     };
+    // wstack's documented echo loop (crates/wstack-tokio/examples/echo_server.rs): `feed`
+    // queues the reply, and every reply one read brought leaves in one write when the
+    // engine waits for more input.
     while let Some(Ok(msg)) = ws.recv().await {
-        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).await.is_err() {
+        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.feed(msg).await.is_err() {
             break;
         }
     }
 }
 
 async fn tungstenite(stream: TcpStream) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
-    while let Some(Ok(msg)) = ws.next().await {
-        if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
-            break;
-        }
-    }
+    // tokio-tungstenite's documented echo server (examples/echo-server.rs): `forward` feeds
+    // every ready message and flushes once the stream has nothing more, so it batches too.
+    let (write, read) = ws.split();
+    let _ = read
+        .try_filter(|msg| std::future::ready(msg.is_text() || msg.is_binary()))
+        .forward(write)
+        .await;
 }
 
 type HyperBody = http_body_util::Empty<hyper::body::Bytes>;
@@ -351,14 +356,14 @@ fn wstack_config(deflate: bool) -> wstack_async::Config {
     }
 }
 
-/// The same echo loop for wstack on any futures-io runtime.
+/// The same echo loop for wstack on any futures-io runtime (`feed`, as for tokio above).
 async fn wstack_echo<S>(mut ws: wstack_async::WebSocketStream<S>)
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
     use wstack_async::Message;
     while let Some(Ok(msg)) = ws.recv().await {
-        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).await.is_err() {
+        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.feed(msg).await.is_err() {
             break;
         }
     }
