@@ -210,6 +210,7 @@ impl FrameHeader {
     /// Any header is written as it is, valid or not (a conformance tester sends broken
     /// frames on purpose): only the low 4 opcode bits and the three RSV bits of `rsv` are
     /// used. The length takes the shortest form.
+    #[inline]
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
         out[0] = if self.fin { FIN } else { 0 } | (self.rsv & RSV_ALL) | self.opcode.as_u8();
         let mask_bit = if self.mask.is_some() { MASK_BIT } else { 0 };

@@ -442,6 +442,7 @@ impl Connection {
     /// Queues a whole text message from a borrowed string: like [`send`](Self::send) with
     /// [`Message::Text`], without making a `Bytes` first. The bytes are copied into the
     /// outgoing buffer (or compressed) before this returns.
+    #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send_data(OpCode::TEXT, Payload::Slice(text.as_bytes()))
     }
@@ -449,6 +450,7 @@ impl Connection {
     /// Queues a whole binary message from a borrowed slice: like [`send`](Self::send) with
     /// [`Message::Binary`], without making a `Bytes` first (no reference count to touch). The
     /// bytes are copied into the outgoing buffer (or compressed) before this returns.
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_data(OpCode::BINARY, Payload::Slice(data))
     }
@@ -560,6 +562,7 @@ impl Connection {
     }
 
     /// The queued outgoing bytes, in order, as slices for one vectored write.
+    #[inline]
     pub fn outgoing(&self) -> impl Iterator<Item = &[u8]> {
         self.out_chunks
             .iter()
@@ -569,7 +572,18 @@ impl Connection {
     }
 
     /// Drops the first `n` outgoing bytes, which the transport has taken.
+    #[inline]
     pub fn advance_outgoing(&mut self, n: usize) {
+        if n >= self.out_len && self.out_chunks.is_empty() && self.out_buf.capacity() <= KEEP_OUT {
+            // Everything written from the one buffer (the common case): reuse it.
+            self.out_buf.clear();
+            self.out_len = 0;
+            return;
+        }
+        self.advance_outgoing_slow(n);
+    }
+
+    fn advance_outgoing_slow(&mut self, n: usize) {
         if n >= self.out_len {
             // Everything written (the common case): reuse the buffer from its start.
             self.out_chunks.clear();
@@ -601,6 +615,7 @@ impl Connection {
 
     /// Outgoing bytes not yet written. Adapters stop taking sends while it is at or above
     /// [`Config::write_high_water`] (see [`is_over_high_water`](Self::is_over_high_water)).
+    #[inline]
     pub fn outgoing_len(&self) -> usize {
         self.out_len
     }
@@ -626,14 +641,15 @@ impl Connection {
         if self.rx_stopped {
             return Ok(None);
         }
-        if self.frame.is_none() {
-            match FrameHeader::parse(&self.rbuf[..self.filled], &self.limits) {
+        let frame = match self.frame {
+            Some(f) => f,
+            None => match FrameHeader::parse(&self.rbuf[..self.filled], &self.limits) {
                 Ok(Status::Complete((header, n))) => self.begin_frame(&header, n)?,
                 Ok(Status::Incomplete { .. }) => return self.end_of_input(),
                 Err(e) => return Err(map_frame_error(&e, self.rx_offset)),
-            }
-        }
-        self.continue_frame()
+            },
+        };
+        self.continue_frame(frame)
     }
 
     /// No complete frame is buffered: wait, or handle the end of input.
@@ -659,7 +675,13 @@ impl Connection {
         self.rx_offset += n as u64;
     }
 
-    fn begin_frame(&mut self, h: &FrameHeader, header_len: usize) -> Result<(), ProtocolError> {
+    /// Checks a new frame's header and consumes it; the frame is stored in `self.frame` only
+    /// if its payload is not all buffered yet (see `continue_frame`).
+    fn begin_frame(
+        &mut self,
+        h: &FrameHeader,
+        header_len: usize,
+    ) -> Result<InFrame, ProtocolError> {
         let offset = self.rx_offset;
         // RFC 6455 §5.1: "a client MUST mask all frames that it sends to the server [...] The
         // server MUST close the connection upon receiving a frame that is not masked. [...] A
@@ -692,7 +714,7 @@ impl Connection {
         let op = h.opcode;
         let sink = self.classify(h, len, offset)?;
         self.consume(header_len);
-        self.frame = Some(InFrame {
+        Ok(InFrame {
             opcode: op,
             fin: h.fin,
             mask: h.mask,
@@ -700,8 +722,7 @@ impl Connection {
             done: 0,
             sink,
             start: offset,
-        });
-        Ok(())
+        })
     }
 
     /// Checks a data or control header against the message in progress and picks where its
@@ -803,10 +824,9 @@ impl Connection {
         })
     }
 
-    fn continue_frame(&mut self) -> Result<Option<Step>, ProtocolError> {
-        let Some(mut f) = self.frame else {
-            return Ok(Some(Step::Again));
-        };
+    /// Processes what is buffered of frame `f`'s payload. Leaves `f` in `self.frame` while
+    /// the payload is incomplete, `None` once it is done.
+    fn continue_frame(&mut self, mut f: InFrame) -> Result<Option<Step>, ProtocolError> {
         match f.sink {
             Sink::Deliver => {
                 let end = self.filled.min(f.len);
@@ -825,9 +845,9 @@ impl Connection {
                             .map_err(|e| ProtocolError::InvalidUtf8 { offset: e.offset })?;
                     }
                     f.done = end;
-                    self.frame = Some(f);
                 }
                 if f.done < f.len {
+                    self.frame = Some(f);
                     return self.partial_frame();
                 }
                 self.frame = None;
@@ -848,6 +868,7 @@ impl Connection {
                 let n = self.filled.min(f.len - f.done);
                 let last = f.done + n == f.len;
                 if n == 0 && !last {
+                    self.frame = Some(f);
                     return self.partial_frame();
                 }
                 if f.sink == Sink::Assemble {
@@ -882,6 +903,7 @@ impl Connection {
             }
             Sink::Control => {
                 if self.filled < f.len {
+                    self.frame = Some(f);
                     return self.partial_frame();
                 }
                 self.frame = None;
@@ -1104,11 +1126,24 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn send_data(&mut self, opcode: OpCode, payload: Payload<'_>) -> Result<(), SendError> {
         self.check_open()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentInProgress);
         }
+        // The common case, kept small enough to inline: no extension, one frame.
+        if self.ext.is_none()
+            && payload.len() <= self.config.send_fragment_size.unwrap_or(usize::MAX)
+        {
+            self.push_frame(true, 0, opcode, payload);
+            return Ok(());
+        }
+        self.send_data_slow(opcode, payload)
+    }
+
+    /// [`send_data`](Self::send_data) with an extension or fragmentation.
+    fn send_data_slow(&mut self, opcode: OpCode, payload: Payload<'_>) -> Result<(), SendError> {
         // An empty message is sent uncompressed: legal (RSV1 is per message) and cheaper
         // than the one-byte empty block plus a zlib call.
         let compress = !payload.is_empty()
@@ -1139,6 +1174,7 @@ impl Connection {
     }
 
     /// Queues a whole message, split by `send_fragment_size`.
+    #[inline]
     fn push_message(&mut self, opcode: OpCode, rsv: u8, payload: Payload<'_>) {
         let len = payload.len();
         let size = self.config.send_fragment_size.unwrap_or(usize::MAX).max(1);
@@ -1187,6 +1223,7 @@ impl Connection {
     }
 
     /// Encodes one frame into the outgoing queue. No allocation once the buffers are warm.
+    #[inline]
     fn push_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: Payload<'_>) {
         self.active = true;
         let mask = match self.role {
@@ -1203,29 +1240,31 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
+        self.out_len += head_len + len;
         match payload {
             Payload::Owned(b) if mask.is_none() && len >= ZERO_COPY_MIN => {
-                self.out_buf.extend_from_slice(&head[..head_len]);
-                let pending = self.out_buf.split().freeze();
-                self.out_chunks.push_back(pending);
-                self.out_chunks.push_back(b);
+                self.push_chunk(&head[..head_len], b);
             }
             p => {
                 // One capacity check for header and payload.
                 self.out_buf.reserve(head_len + len);
                 self.out_buf.extend_from_slice(&head[..head_len]);
-                self.push_payload(p.as_slice(), mask);
+                let start = self.out_buf.len();
+                self.out_buf.extend_from_slice(p.as_slice());
+                if let Some(key) = mask {
+                    apply_mask(&mut self.out_buf[start..], key, 0);
+                }
             }
         }
-        self.out_len += head_len + len;
     }
 
-    fn push_payload(&mut self, payload: &[u8], mask: Option<[u8; 4]>) {
-        let start = self.out_buf.len();
-        self.out_buf.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut self.out_buf[start..], key, 0);
-        }
+    /// Queues a large owned payload by reference, after the bytes buffered so far and its
+    /// header: the write takes it from the caller's buffer, uncopied.
+    fn push_chunk(&mut self, head: &[u8], payload: Bytes) {
+        self.out_buf.extend_from_slice(head);
+        let pending = self.out_buf.split().freeze();
+        self.out_chunks.push_back(pending);
+        self.out_chunks.push_back(payload);
     }
 }
 
