@@ -198,6 +198,8 @@ pub struct Connection {
     out_len: usize,
     ext_buf: Vec<u8>,
     sending: Option<OutMessage>,
+    /// Checks the text fragments of `send_fragment` (whole messages are `Utf8Bytes`/`&str`).
+    send_utf8: Utf8Validator,
 
     // close
     sent_close: bool,
@@ -259,6 +261,7 @@ impl Connection {
             out_len: 0,
             ext_buf: Vec::new(),
             sending: None,
+            send_utf8: Utf8Validator::new(),
             sent_close: false,
             received_close: false,
             closed: false,
@@ -457,7 +460,10 @@ impl Connection {
 
     /// Queues one fragment of a message whose size is not known up front. The first call
     /// starts a message of `kind`; the following ones continue it; `fin` ends it. Control
-    /// frames may be sent in between. For text, the fragments together must be UTF-8.
+    /// frames may be sent in between. For text, the fragments together must be UTF-8: each
+    /// is checked as it comes (a code point may be split between two), and one that breaks
+    /// the encoding, or a last one that ends mid-sequence, is refused with
+    /// [`SendError::InvalidUtf8`] without being queued.
     pub fn send_fragment(
         &mut self,
         kind: DataKind,
@@ -481,6 +487,9 @@ impl Connection {
             Some(m) if m.kind == kind => (OpCode::CONTINUATION, 0, m.compressed),
             Some(_) => return Err(SendError::FragmentInProgress),
         };
+        if kind == DataKind::Text {
+            self.check_text_fragment(&chunk, fin)?;
+        }
         if compressed {
             let mut buf = mem::take(&mut self.ext_buf);
             buf.clear();
@@ -502,6 +511,24 @@ impl Connection {
         } else {
             Some(OutMessage { kind, compressed })
         };
+        Ok(())
+    }
+
+    /// RFC 6455 §5.6: "the "Payload data" is text data encoded as UTF-8. Note that a
+    /// particular text frame might include a partial UTF-8 sequence; however, the whole
+    /// message MUST contain valid UTF-8." Checked as each fragment comes; a refused fragment
+    /// leaves the validator as it was, so the caller may send a corrected one.
+    fn check_text_fragment(&mut self, chunk: &[u8], fin: bool) -> Result<(), SendError> {
+        let mut next = if self.sending.is_none() {
+            Utf8Validator::new()
+        } else {
+            self.send_utf8.clone()
+        };
+        let res = next
+            .feed(chunk)
+            .and_then(|()| if fin { next.finish() } else { Ok(()) });
+        res.map_err(|e| SendError::InvalidUtf8 { offset: e.offset })?;
+        self.send_utf8 = next;
         Ok(())
     }
 

@@ -224,6 +224,14 @@ pub enum SendError {
     FragmentInProgress,
     /// The extension failed to encode the message.
     Extension(ExtensionError),
+    /// A text fragment from `send_fragment` is not UTF-8 where it continues the message
+    /// (`offset`: the first bad byte, counted from the message start), or the last fragment
+    /// ends inside a multi-byte sequence. Peers fail such a message with 1007 (RFC 6455
+    /// §8.1), so it is refused here; the fragment was not queued, and a valid one may follow.
+    InvalidUtf8 {
+        /// Offset of the first bad byte in the message.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for SendError {
@@ -234,6 +242,9 @@ impl fmt::Display for SendError {
             Self::InvalidCloseCode(c) => write!(f, "close code {} may not be sent", c.as_u16()),
             Self::FragmentInProgress => f.write_str("a fragmented message is in progress"),
             Self::Extension(e) => write!(f, "extension failed: {e}"),
+            Self::InvalidUtf8 { offset } => {
+                write!(f, "text fragment is not UTF-8 at message byte {offset}")
+            }
         }
     }
 }

@@ -61,3 +61,44 @@ fn binary_messages_are_not_checked() {
         vec![Message::Binary((&b"\xff\xfe"[..]).into())]
     );
 }
+
+#[test]
+fn text_fragments_sent_are_checked_across_their_boundaries() {
+    use bytes::Bytes;
+    use wstack_proto::{DataKind, SendError};
+    let mut srv = server();
+    // "é" split over two fragments is fine.
+    srv.send_fragment(DataKind::Text, Bytes::from_static(b"caf\xc3"), false)
+        .unwrap();
+    // A byte that cannot continue the sequence is refused, and nothing is queued for it...
+    let before = srv.outgoing_len();
+    assert_eq!(
+        srv.send_fragment(DataKind::Text, Bytes::from_static(b"x"), false),
+        Err(SendError::InvalidUtf8 { offset: 4 })
+    );
+    assert_eq!(srv.outgoing_len(), before);
+    // ...and the message continues from where it was, with a valid fragment.
+    srv.send_fragment(DataKind::Text, Bytes::from_static(b"\xa9!"), true)
+        .unwrap();
+    let frames = sent(&mut srv);
+    let whole: Vec<u8> = frames.iter().flat_map(|f| f.payload.clone()).collect();
+    assert_eq!(whole, "café!".as_bytes());
+    assert_eq!(frames.last().map(|f| f.fin), Some(true));
+}
+
+#[test]
+fn a_text_message_sent_in_fragments_may_not_end_mid_sequence() {
+    use bytes::Bytes;
+    use wstack_proto::{DataKind, SendError};
+    let mut srv = server();
+    srv.send_fragment(DataKind::Text, Bytes::from_static(b"ab"), false)
+        .unwrap();
+    assert_eq!(
+        srv.send_fragment(DataKind::Text, Bytes::from_static(b"\xe2\x82"), true),
+        Err(SendError::InvalidUtf8 { offset: 2 })
+    );
+    // Binary fragments are not checked.
+    let mut srv = server();
+    srv.send_fragment(DataKind::Binary, Bytes::from_static(b"\xff"), true)
+        .unwrap();
+}
