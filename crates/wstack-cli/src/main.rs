@@ -16,12 +16,15 @@ mod hubcmd;
 mod server;
 mod util;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_io::{AsyncRead, AsyncWrite};
-use wstack_async::Message;
+use wstack_async::{Listener, Message, Server, ShutdownHandle};
 
 use crate::server::ServerOpts;
 use crate::util::log;
@@ -135,28 +138,14 @@ pub(crate) async fn signal() {
 fn echo(opts: &ServerOpts, runtime: Runtime) -> Result<(), String> {
     let tls = opts.tls()?;
     let listener = opts.listen()?;
-    let config = opts.config();
-    let (d, h) = (opts.clone(), opts.clone());
     let quiet = opts.quiet;
     match runtime {
         Runtime::Tokio => tokio_main(async move {
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-            let mut server = wstack_tokio::Server::new(listener).config(config);
-            if let Some(tls) = tls {
-                server = server.tls(tls);
-            }
-            let handle = server.shutdown_handle();
-            let serve = server.serve_with_http(
-                move |r| d.decide(r),
-                |ws, _req| echo_loop(ws),
-                move |req| {
-                    let h = h.clone();
-                    async move { h.http(&req) }
-                },
-            );
+            let (handle, serve) = echo_server(wstack_tokio::Server::new(listener), opts, tls);
             tokio::select! {
-                r = serve => r.map_err(|e| e.to_string()),
+                r = serve => r,
                 () = signal() => {
                     log(quiet, "shutting down: closing clients with 1001");
                     handle.shutdown(SHUTDOWN_GRACE).await;
@@ -164,57 +153,75 @@ fn echo(opts: &ServerOpts, runtime: Runtime) -> Result<(), String> {
                 }
             }
         }),
-        Runtime::Smol => smol::block_on(async move {
+        Runtime::Smol => {
             let listener = smol::net::TcpListener::try_from(listener).map_err(|e| e.to_string())?;
-            let mut server = wstack_smol::Server::new(listener).config(config);
-            if let Some(tls) = tls {
-                server = server.tls(tls);
-            }
-            let handle = server.shutdown_handle();
-            let stopper = std::thread::spawn(move || {
-                wait_for_signal();
-                log(quiet, "shutting down: closing clients with 1001");
-                smol::block_on(handle.shutdown(SHUTDOWN_GRACE));
-            });
-            server
-                .serve_with_http(
-                    move |r| d.decide(r),
-                    |ws, _req| echo_loop(ws),
-                    move |req| {
-                        let h = h.clone();
-                        async move { h.http(&req) }
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = stopper.join();
-            Ok(())
-        }),
-        Runtime::AsyncStd => async_std::task::block_on(async move {
+            let (handle, serve) = echo_server(wstack_smol::Server::new(listener), opts, tls);
+            serve_with_stopper(handle, Box::pin(serve), quiet, smol::block_on)
+        }
+        Runtime::AsyncStd => {
             let listener = async_std::net::TcpListener::from(listener);
-            let mut server = wstack_async_std::Server::new(listener).config(config);
-            if let Some(tls) = tls {
-                server = server.tls(tls);
-            }
-            let handle = server.shutdown_handle();
-            let stopper = std::thread::spawn(move || {
-                wait_for_signal();
-                log(quiet, "shutting down: closing clients with 1001");
-                async_std::task::block_on(handle.shutdown(SHUTDOWN_GRACE));
-            });
-            server
-                .serve_with_http(
-                    move |r| d.decide(r),
-                    |ws, _req| echo_loop(ws),
-                    move |req| {
-                        let h = h.clone();
-                        async move { h.http(&req) }
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = stopper.join();
-            Ok(())
-        }),
+            let (handle, serve) = echo_server(wstack_async_std::Server::new(listener), opts, tls);
+            serve_with_stopper(handle, Box::pin(serve), quiet, async_std::task::block_on)
+        }
     }
+}
+
+/// The echo on `server`, for any runtime: `opts`' limits, the Origin check and static
+/// files, TLS when `tls` is set. Returns the handle that stops it and the future that serves
+/// until then.
+fn echo_server<L: Listener, R: wstack_async::Runtime>(
+    server: Server<L, R>,
+    opts: &ServerOpts,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> (
+    ShutdownHandle,
+    impl Future<Output = Result<(), String>> + 'static,
+) {
+    let mut server = server.config(opts.config());
+    if let Some(tls) = tls {
+        server = server.tls(tls);
+    }
+    let handle = server.shutdown_handle();
+    let (d, h) = (opts.clone(), opts.clone());
+    let serve = server.serve_with_http(
+        move |r| d.decide(r),
+        |ws, _req| echo_loop(ws),
+        move |req| {
+            let h = h.clone();
+            async move { h.http(&req) }
+        },
+    );
+    (
+        handle,
+        async move { serve.await.map_err(|e| e.to_string()) },
+    )
+}
+
+/// A future the current thread runs to its end.
+type LocalFuture = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+/// Runs a future to its end on the current thread, on a runtime's executor
+/// (`smol::block_on`, `async_std::task::block_on`).
+type BlockOn = fn(LocalFuture) -> Result<(), String>;
+
+/// Runs `serve` with `block_on` for a runtime that has no signal handling (smol,
+/// async-std): a thread of its own waits for Ctrl-C or SIGTERM, then closes the clients
+/// with 1001 through `handle` and waits for them up to [`SHUTDOWN_GRACE`].
+fn serve_with_stopper(
+    handle: ShutdownHandle,
+    serve: LocalFuture,
+    quiet: bool,
+    block_on: BlockOn,
+) -> Result<(), String> {
+    let stopper = std::thread::spawn(move || {
+        wait_for_signal();
+        log(quiet, "shutting down: closing clients with 1001");
+        let _ = block_on(Box::pin(async move {
+            handle.shutdown(SHUTDOWN_GRACE).await;
+            Ok(())
+        }));
+    });
+    block_on(serve)?;
+    let _ = stopper.join();
+    Ok(())
 }
