@@ -17,6 +17,7 @@ mod server;
 mod util;
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use futures_io::{AsyncRead, AsyncWrite};
 use wstack_async::{Listener, Message, Server, ShutdownHandle};
 
-use crate::server::ServerOpts;
+use crate::server::{ServerOpts, serve_until_signal};
 use crate::util::log;
 
 /// WebSocket tools on the wstack crates.
@@ -89,6 +90,9 @@ fn tokio_main<F: std::future::Future<Output = Result<(), String>>>(fut: F) -> Re
         .block_on(fut)
 }
 
+/// The log line of the echo's graceful shutdown.
+const SHUTTING_DOWN: &str = "shutting down: closing clients with 1001";
+
 /// How long Ctrl-C waits for clients to answer the 1001 close before exiting.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -144,24 +148,17 @@ fn echo(opts: &ServerOpts, runtime: Runtime) -> Result<(), String> {
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
             let (handle, serve) = echo_server(wstack_tokio::Server::new(listener), opts, tls);
-            tokio::select! {
-                r = serve => r,
-                () = signal() => {
-                    log(quiet, "shutting down: closing clients with 1001");
-                    handle.shutdown(SHUTDOWN_GRACE).await;
-                    Ok(())
-                }
-            }
+            serve_until_signal(serve, &handle, quiet, SHUTTING_DOWN).await
         }),
         Runtime::Smol => {
             let listener = smol::net::TcpListener::try_from(listener).map_err(|e| e.to_string())?;
             let (handle, serve) = echo_server(wstack_smol::Server::new(listener), opts, tls);
-            serve_with_stopper(handle, Box::pin(serve), quiet, smol::block_on)
+            serve_with_stopper(handle, serve, quiet, smol::block_on)
         }
         Runtime::AsyncStd => {
             let listener = async_std::net::TcpListener::from(listener);
             let (handle, serve) = echo_server(wstack_async_std::Server::new(listener), opts, tls);
-            serve_with_stopper(handle, Box::pin(serve), quiet, async_std::task::block_on)
+            serve_with_stopper(handle, serve, quiet, async_std::task::block_on)
         }
     }
 }
@@ -175,26 +172,17 @@ fn echo_server<L: Listener, R: wstack_async::Runtime>(
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> (
     ShutdownHandle,
-    impl Future<Output = Result<(), String>> + 'static,
+    impl Future<Output = io::Result<()>> + 'static,
 ) {
-    let mut server = server.config(opts.config());
-    if let Some(tls) = tls {
-        server = server.tls(tls);
-    }
+    let server = opts.configure(server, tls);
     let handle = server.shutdown_handle();
-    let (d, h) = (opts.clone(), opts.clone());
+    let d = opts.clone();
     let serve = server.serve_with_http(
         move |r| d.decide(r),
         |ws, _req| echo_loop(ws),
-        move |req| {
-            let h = h.clone();
-            async move { h.http(&req) }
-        },
+        opts.http_handler(),
     );
-    (
-        handle,
-        async move { serve.await.map_err(|e| e.to_string()) },
-    )
+    (handle, serve)
 }
 
 /// A future the current thread runs to its end.
@@ -209,19 +197,21 @@ type BlockOn = fn(LocalFuture) -> Result<(), String>;
 /// with 1001 through `handle` and waits for them up to [`SHUTDOWN_GRACE`].
 fn serve_with_stopper(
     handle: ShutdownHandle,
-    serve: LocalFuture,
+    serve: impl Future<Output = io::Result<()>> + 'static,
     quiet: bool,
     block_on: BlockOn,
 ) -> Result<(), String> {
     let stopper = std::thread::spawn(move || {
         wait_for_signal();
-        log(quiet, "shutting down: closing clients with 1001");
+        log(quiet, SHUTTING_DOWN);
         let _ = block_on(Box::pin(async move {
             handle.shutdown(SHUTDOWN_GRACE).await;
             Ok(())
         }));
     });
-    block_on(serve)?;
+    block_on(Box::pin(
+        async move { serve.await.map_err(|e| e.to_string()) },
+    ))?;
     let _ = stopper.join();
     Ok(())
 }
