@@ -2,10 +2,11 @@
 //! server connection keeps once it is idle (handshake done, one 16 B message echoed, the idle
 //! timeout passed), the future that runs it included, as a runtime's task would hold it.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failure report
-#![allow(unsafe_code)] // a counting GlobalAlloc must implement an unsafe trait; test-only
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[allow(unsafe_code)] // a counting GlobalAlloc must implement an unsafe trait; test-only
+#[path = "../../wstack-testutil/src/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use counting_alloc::live;
 use futures_io::{AsyncRead, AsyncWrite};
 use wstack_async::{Config, Message, Sleep, Timer};
 
@@ -20,52 +22,6 @@ use wstack_async::{Config, Message, Sleep, Timer};
 /// bytes wstack allocates for it, the engine's future included (a runtime adds its task
 /// header and socket registration on top).
 const IDLE_BOUND: isize = 1536;
-
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add(delta: isize) {
-    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
-}
-
-fn size(layout: Layout) -> isize {
-    isize::try_from(layout.size()).unwrap_or(isize::MAX)
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(size(layout));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        add(size(layout));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(-size(layout));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add(isize::try_from(new_size).unwrap_or(isize::MAX) - size(layout));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Live heap bytes of this thread.
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
 
 /// A transport whose input is fixed up front (read, then `Pending` forever: an idle peer)
 /// and whose output is counted and dropped, so it allocates nothing while measured.

@@ -12,7 +12,7 @@ use clap::Args;
 use tokio::io::{AsyncWriteExt, BufReader};
 use wstack_async::{CloseCode, HttpResponse, Message, UpgradeRequest};
 
-use crate::server::ServerOpts;
+use crate::server::{ServerOpts, serve_until_signal};
 use crate::util::{escape_short, log, next_line};
 
 /// Options of `wstack serve`.
@@ -41,14 +41,14 @@ pub(crate) async fn run(opts: ExecOpts) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::from_std(opts.server.listen()?).map_err(|e| e.to_string())?;
     let port = listener.local_addr().map_or(opts.server.port, |a| a.port());
-    let mut server = wstack_tokio::Server::new(listener).config(opts.server.config());
-    if let Some(tls) = tls {
-        server = server.tls(tls);
-    }
+    let server = opts
+        .server
+        .configure(wstack_tokio::Server::new(listener), tls);
     let handle = server.shutdown_handle();
     let live = Arc::new(AtomicUsize::new(0));
+    let http = opts.server.http_handler();
     let opts = Arc::new(opts);
-    let (d, h, w) = (Arc::clone(&opts), Arc::clone(&opts), Arc::clone(&opts));
+    let (d, w) = (Arc::clone(&opts), Arc::clone(&opts));
     let live_d = Arc::clone(&live);
     let quiet = opts.server.quiet;
     let serve = server.serve_with_http(
@@ -70,19 +70,15 @@ pub(crate) async fn run(opts: ExecOpts) -> Result<(), String> {
             let live = Arc::clone(&live);
             async move { session(&opts, &live, ws, &req, port, is_tls).await }
         },
-        move |req| {
-            let h = Arc::clone(&h);
-            async move { h.server.http(&req) }
-        },
+        http,
     );
-    tokio::select! {
-        r = serve => r.map_err(|e| e.to_string()),
-        () = crate::signal() => {
-            log(quiet, "shutting down: closing clients with 1001, ending their processes");
-            handle.shutdown(crate::SHUTDOWN_GRACE).await;
-            Ok(())
-        }
-    }
+    serve_until_signal(
+        serve,
+        &handle,
+        quiet,
+        "shutting down: closing clients with 1001, ending their processes",
+    )
+    .await
 }
 
 /// Gives a process slot back when dropped.

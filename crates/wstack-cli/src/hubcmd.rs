@@ -11,7 +11,7 @@ use serde_json::Value;
 use wstack_async::{CloseCode, Message};
 use wstack_hub::{Hub, HubConfig, HubError, Member, SlowPolicy, Verdict};
 
-use crate::server::ServerOpts;
+use crate::server::{ServerOpts, serve_until_signal};
 use crate::util::{escape_short, log};
 
 /// Options of `wstack hub`.
@@ -46,10 +46,9 @@ pub(crate) async fn run(opts: HubOpts) -> Result<(), String> {
     let tls = opts.server.tls()?;
     let listener =
         tokio::net::TcpListener::from_std(opts.server.listen()?).map_err(|e| e.to_string())?;
-    let mut server = wstack_tokio::Server::new(listener).config(opts.server.config());
-    if let Some(tls) = tls {
-        server = server.tls(tls);
-    }
+    let server = opts
+        .server
+        .configure(wstack_tokio::Server::new(listener), tls);
     let mut config = HubConfig::default();
     config.queue_limit = opts.queue_limit;
     config.max_clients = opts.max_clients;
@@ -61,8 +60,9 @@ pub(crate) async fn run(opts: HubOpts) -> Result<(), String> {
     }
     let hub = Hub::new(config);
     let handle = server.shutdown_handle();
+    let http = opts.server.http_handler();
     let opts = Arc::new(opts);
-    let (d, h, w) = (Arc::clone(&opts), Arc::clone(&opts), Arc::clone(&opts));
+    let (d, w) = (Arc::clone(&opts), Arc::clone(&opts));
     let quiet = opts.server.quiet;
     let serve = server.serve_with_http(
         move |r| d.server.decide(r),
@@ -82,19 +82,15 @@ pub(crate) async fn run(opts: HubOpts) -> Result<(), String> {
                 log(opts.server.quiet, &format!("client {id} left ({ended:?})"));
             }
         },
-        move |req| {
-            let h = Arc::clone(&h);
-            async move { h.server.http(&req) }
-        },
+        http,
     );
-    tokio::select! {
-        r = serve => r.map_err(|e| e.to_string()),
-        () = crate::signal() => {
-            log(quiet, "shutting down: closing clients with 1001");
-            handle.shutdown(crate::SHUTDOWN_GRACE).await;
-            Ok(())
-        }
-    }
+    serve_until_signal(
+        serve,
+        &handle,
+        quiet,
+        "shutting down: closing clients with 1001",
+    )
+    .await
 }
 
 /// Nesting depth of a JSON text, counted without parsing (brackets outside strings), so a

@@ -16,14 +16,18 @@ mod hubcmd;
 mod server;
 mod util;
 
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_io::{AsyncRead, AsyncWrite};
-use wstack_async::Message;
+use wstack_async::{Listener, Message, Server, ShutdownHandle};
 
-use crate::server::ServerOpts;
+use crate::server::{ServerOpts, serve_until_signal};
 use crate::util::log;
 
 /// WebSocket tools on the wstack crates.
@@ -86,6 +90,9 @@ fn tokio_main<F: std::future::Future<Output = Result<(), String>>>(fut: F) -> Re
         .block_on(fut)
 }
 
+/// The log line of the echo's graceful shutdown.
+const SHUTTING_DOWN: &str = "shutting down: closing clients with 1001";
+
 /// How long Ctrl-C waits for clients to answer the 1001 close before exiting.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -135,86 +142,76 @@ pub(crate) async fn signal() {
 fn echo(opts: &ServerOpts, runtime: Runtime) -> Result<(), String> {
     let tls = opts.tls()?;
     let listener = opts.listen()?;
-    let config = opts.config();
-    let (d, h) = (opts.clone(), opts.clone());
     let quiet = opts.quiet;
     match runtime {
         Runtime::Tokio => tokio_main(async move {
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-            let mut server = wstack_tokio::Server::new(listener).config(config);
-            if let Some(tls) = tls {
-                server = server.tls(tls);
-            }
-            let handle = server.shutdown_handle();
-            let serve = server.serve_with_http(
-                move |r| d.decide(r),
-                |ws, _req| echo_loop(ws),
-                move |req| {
-                    let h = h.clone();
-                    async move { h.http(&req) }
-                },
-            );
-            tokio::select! {
-                r = serve => r.map_err(|e| e.to_string()),
-                () = signal() => {
-                    log(quiet, "shutting down: closing clients with 1001");
-                    handle.shutdown(SHUTDOWN_GRACE).await;
-                    Ok(())
-                }
-            }
+            let (handle, serve) = echo_server(wstack_tokio::Server::new(listener), opts, tls);
+            serve_until_signal(serve, &handle, quiet, SHUTTING_DOWN).await
         }),
-        Runtime::Smol => smol::block_on(async move {
+        Runtime::Smol => {
             let listener = smol::net::TcpListener::try_from(listener).map_err(|e| e.to_string())?;
-            let mut server = wstack_smol::Server::new(listener).config(config);
-            if let Some(tls) = tls {
-                server = server.tls(tls);
-            }
-            let handle = server.shutdown_handle();
-            let stopper = std::thread::spawn(move || {
-                wait_for_signal();
-                log(quiet, "shutting down: closing clients with 1001");
-                smol::block_on(handle.shutdown(SHUTDOWN_GRACE));
-            });
-            server
-                .serve_with_http(
-                    move |r| d.decide(r),
-                    |ws, _req| echo_loop(ws),
-                    move |req| {
-                        let h = h.clone();
-                        async move { h.http(&req) }
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = stopper.join();
-            Ok(())
-        }),
-        Runtime::AsyncStd => async_std::task::block_on(async move {
+            let (handle, serve) = echo_server(wstack_smol::Server::new(listener), opts, tls);
+            serve_with_stopper(handle, serve, quiet, smol::block_on)
+        }
+        Runtime::AsyncStd => {
             let listener = async_std::net::TcpListener::from(listener);
-            let mut server = wstack_async_std::Server::new(listener).config(config);
-            if let Some(tls) = tls {
-                server = server.tls(tls);
-            }
-            let handle = server.shutdown_handle();
-            let stopper = std::thread::spawn(move || {
-                wait_for_signal();
-                log(quiet, "shutting down: closing clients with 1001");
-                async_std::task::block_on(handle.shutdown(SHUTDOWN_GRACE));
-            });
-            server
-                .serve_with_http(
-                    move |r| d.decide(r),
-                    |ws, _req| echo_loop(ws),
-                    move |req| {
-                        let h = h.clone();
-                        async move { h.http(&req) }
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = stopper.join();
-            Ok(())
-        }),
+            let (handle, serve) = echo_server(wstack_async_std::Server::new(listener), opts, tls);
+            serve_with_stopper(handle, serve, quiet, async_std::task::block_on)
+        }
     }
+}
+
+/// The echo on `server`, for any runtime: `opts`' limits, the Origin check and static
+/// files, TLS when `tls` is set. Returns the handle that stops it and the future that serves
+/// until then.
+fn echo_server<L: Listener, R: wstack_async::Runtime>(
+    server: Server<L, R>,
+    opts: &ServerOpts,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> (
+    ShutdownHandle,
+    impl Future<Output = io::Result<()>> + 'static,
+) {
+    let server = opts.configure(server, tls);
+    let handle = server.shutdown_handle();
+    let d = opts.clone();
+    let serve = server.serve_with_http(
+        move |r| d.decide(r),
+        |ws, _req| echo_loop(ws),
+        opts.http_handler(),
+    );
+    (handle, serve)
+}
+
+/// A future the current thread runs to its end.
+type LocalFuture = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+/// Runs a future to its end on the current thread, on a runtime's executor
+/// (`smol::block_on`, `async_std::task::block_on`).
+type BlockOn = fn(LocalFuture) -> Result<(), String>;
+
+/// Runs `serve` with `block_on` for a runtime that has no signal handling (smol,
+/// async-std): a thread of its own waits for Ctrl-C or SIGTERM, then closes the clients
+/// with 1001 through `handle` and waits for them up to [`SHUTDOWN_GRACE`].
+fn serve_with_stopper(
+    handle: ShutdownHandle,
+    serve: impl Future<Output = io::Result<()>> + 'static,
+    quiet: bool,
+    block_on: BlockOn,
+) -> Result<(), String> {
+    let stopper = std::thread::spawn(move || {
+        wait_for_signal();
+        log(quiet, SHUTTING_DOWN);
+        let _ = block_on(Box::pin(async move {
+            handle.shutdown(SHUTDOWN_GRACE).await;
+            Ok(())
+        }));
+    });
+    block_on(Box::pin(
+        async move { serve.await.map_err(|e| e.to_string()) },
+    ))?;
+    let _ = stopper.join();
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! What every server subcommand shares: the listening socket, TLS, limits, the Origin check,
-//! static files and the log.
+//! static files, the log, and serving until a signal.
 
+use std::future::{Future, Ready, ready};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -9,7 +11,8 @@ use std::time::Duration;
 use clap::Args;
 use percent_encoding::percent_decode_str;
 use wstack_async::{
-    AcceptOptions, Config, DeflateConfig, HttpRequest, HttpResponse, UpgradeRequest,
+    AcceptOptions, Config, DeflateConfig, HttpRequest, HttpResponse, Listener, Runtime, Server,
+    ShutdownHandle, UpgradeRequest,
 };
 
 use crate::util::{escape_short, log};
@@ -79,6 +82,20 @@ impl ServerOpts {
         Ok(Some(config))
     }
 
+    /// `server` with these options' connection settings, and TLS when `tls` is set (from
+    /// [`tls`](Self::tls)).
+    pub(crate) fn configure<L: Listener, R: Runtime>(
+        &self,
+        server: Server<L, R>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Server<L, R> {
+        let server = server.config(self.config());
+        match tls {
+            Some(tls) => server.tls(tls),
+            None => server,
+        }
+    }
+
     /// The bound listening socket (non-blocking), with a clear error for a port in use.
     pub(crate) fn listen(&self) -> Result<std::net::TcpListener, String> {
         let addr = SocketAddr::new(self.bind, self.port);
@@ -143,6 +160,33 @@ impl ServerOpts {
             ),
         );
         response
+    }
+
+    /// The handler of plain HTTP requests of a server: [`http`](Self::http) with these options.
+    pub(crate) fn http_handler(
+        &self,
+    ) -> impl Fn(HttpRequest) -> Ready<HttpResponse> + Send + Sync + 'static {
+        let opts = Arc::new(self.clone());
+        move |req| ready(opts.http(&req))
+    }
+}
+
+/// Serves (`serve`, the accept loop of the server `handle` stops) until Ctrl-C or SIGTERM;
+/// then logs `farewell`, closes every client with 1001 and waits for them up to
+/// [`SHUTDOWN_GRACE`](crate::SHUTDOWN_GRACE). For servers on tokio, which handles signals.
+pub(crate) async fn serve_until_signal(
+    serve: impl Future<Output = io::Result<()>>,
+    handle: &ShutdownHandle,
+    quiet: bool,
+    farewell: &str,
+) -> Result<(), String> {
+    tokio::select! {
+        r = serve => r.map_err(|e| e.to_string()),
+        () = crate::signal() => {
+            log(quiet, farewell);
+            handle.shutdown(crate::SHUTDOWN_GRACE).await;
+            Ok(())
+        }
     }
 }
 

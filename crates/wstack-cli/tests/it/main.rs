@@ -277,6 +277,33 @@ fn ctrl_c_closes_clients_with_1001_and_exits_cleanly_on_every_runtime() {
 }
 
 #[test]
+fn serve_and_hub_answer_plain_http_and_close_clients_with_1001_on_ctrl_c() {
+    // (the command, a message, what the server answers to it)
+    let cases: [(&[&str], &str); 2] = [
+        (&["serve", "--exec", "cat"], "x"),
+        (&["hub"], r#"{"room": "all", "msg": "x"}"#),
+    ];
+    for (args, msg) in cases {
+        let server = Server::start(args);
+        let a = &server.addr;
+        let page = http(
+            a,
+            &format!("GET / HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(page.starts_with("HTTP/1.1 426"), "{args:?}: {page}");
+        let url = server.url("/");
+        bounded(async move {
+            let mut ws = client(&url).await;
+            ws.send(Message::Text(msg.into())).await.unwrap();
+            assert_eq!(next_text(&mut ws).await, "x", "{args:?}");
+            let status = tokio::task::spawn_blocking(move || server.interrupt());
+            assert_eq!(close_code(&mut ws).await, Some(1001), "{args:?}");
+            assert!(status.await.unwrap().success(), "{args:?}");
+        });
+    }
+}
+
+#[test]
 fn log_lines_escape_what_the_client_sent() {
     let server = Server::start(&["echo"]);
     let a = &server.addr;

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use wstack_deflate::{DeflateConfig, DeflateParams, MemoryEstimate, PerMessageDeflate, Role};
 use wstack_frame::ext::{Extension, ExtensionError};
 
-use crate::alloc_count::measure;
+use crate::counting_alloc::measure;
 use crate::pair;
 
 const LIMIT: usize = 1 << 24;

@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 #![allow(clippy::doc_markdown)] // RFC quotes keep the RFC's spelling of parameter names
 
-#[allow(unsafe_code)] // a counting GlobalAlloc must implement an unsafe trait; test-only
-mod alloc_count;
 mod codec;
+#[allow(unsafe_code)] // a counting GlobalAlloc must implement an unsafe trait; test-only
+#[path = "../../../wstack-testutil/src/counting_alloc.rs"]
+mod counting_alloc;
 mod negotiation;
 mod vectors;
 
