@@ -358,8 +358,12 @@ fn end_to_end(md: &mut String, e2e: &Value, charts: &Path) -> Res<()> {
         "Every server is a separate process running its crate's documented echo loop (read \
          a message, send it back) on a single-threaded tokio runtime, pinned to its own core; \
          one load generator (a raw client writing pre-built masked frames and parsing only \
-         frame headers) drives them all identically. Each figure is a median: of every \
-         round trip, or of several measurement windows. Ratios say how many times better \
+         frame headers) drives them all identically. Round trips and handshakes are \
+         measured interleaved: all servers run at once and each round gives every one of \
+         them a slice of each measurement in turn (rotating order), so a slow spell of the \
+         machine falls on all alike; pipelined loads and idle memory run one server at a \
+         time. Each figure is a median: of every round trip, or of several measurement \
+         windows. Ratios say how many times better \
          {OURS} is than each other row (above 1.00: wstack ahead; below: behind)."
     )?;
     targets(md, &rows)?;

@@ -158,6 +158,8 @@ struct Plan {
     quick: bool,
     rtt_time: Duration,
     rtt_iters: usize,
+    /// Rounds of the interleaved phase (round trips and handshakes).
+    rounds: usize,
     timing: Timing,
     idle: usize,
     server_core: Option<usize>,
@@ -256,6 +258,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
             Duration::from_secs(2)
         },
         rtt_iters: if quick { 3_000 } else { 20_000 },
+        rounds: if quick { 4 } else { 8 },
         timing: if quick {
             Timing {
                 warm: Duration::from_millis(300),
@@ -284,6 +287,12 @@ fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
         .filter(|i| only.as_ref().is_none_or(|o| o.contains(&i.name)))
         .collect();
     let mut results: Vec<Value> = Vec::new();
+    if plan.wants("rtt") || plan.wants("handshake") {
+        if let Err(e) = rt.block_on(interleaved(&impls, &plan, &mut results, &mut notes)) {
+            eprintln!("    round trips and handshakes: failed: {e}");
+            notes.push(format!("round trips and handshakes stopped: {e}"));
+        }
+    }
     let steps: usize = impls.iter().map(|i| 2 + usize::from(i.deflate) * 2).sum();
     let mut step = 0;
     for imp in &impls {
@@ -297,15 +306,14 @@ fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
             } else {
                 imp.name.to_owned()
             };
-            eprintln!(
-                "[{step}/{steps}] {label}: throughput ({:.0?} elapsed)",
-                started.elapsed()
-            );
-            match rt.block_on(throughput(imp, deflate, &plan, &mut results)) {
-                Ok(()) => {}
-                Err(e) => {
+            if plan.wants("pipelined") {
+                eprintln!(
+                    "[{step}/{steps}] {label}: pipelined ({:.0?} elapsed)",
+                    started.elapsed()
+                );
+                if let Err(e) = rt.block_on(pipelined(imp, deflate, &plan, &mut results)) {
                     eprintln!("    {label}: failed: {e}");
-                    notes.push(format!("{label}: throughput workloads stopped: {e}"));
+                    notes.push(format!("{label}: pipelined workloads stopped: {e}"));
                 }
             }
             step += 1;
@@ -344,6 +352,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
             None => "one core: no pinning".to_owned(),
         },
         "settings": {
+            "interleaved_rounds": plan.rounds,
             "rtt_time_s": plan.rtt_time.as_secs_f64(),
             "rtt_max_iters": plan.rtt_iters,
             "warm_s": plan.timing.warm.as_secs_f64(),
@@ -392,7 +401,8 @@ fn record(
     })
 }
 
-async fn throughput(
+/// The pipelined workloads on one server (alone on its core: they saturate it).
+async fn pipelined(
     imp: &Impl,
     deflate: bool,
     plan: &Plan,
@@ -422,17 +432,6 @@ async fn throughput(
             load::payload(size)
         }
     };
-    for &(size, label) in SIZES.iter().filter(|_| plan.wants("rtt")) {
-        let frame = frame_of(size);
-        let iters = plan.rtt_iters.min((2 << 30) / (size + 64)).max(20);
-        let samples = load::rtt(port, mode, &frame, iters, plan.rtt_time).await?;
-        eprintln!(
-            "    round trip {label:>6}: median {:9.1} µs over {} trips",
-            median(&samples),
-            samples.len()
-        );
-        results.push(record("rtt", label, imp, deflate, "µs", false, &samples));
-    }
     let small = frame_of(SMALL);
     for &conns in CONNS.iter().filter(|_| plan.wants("pipelined")) {
         let rates = load::pipelined(port, mode, conns, IN_FLIGHT, &small, plan.timing).await?;
@@ -451,30 +450,189 @@ async fn throughput(
         ));
     }
     drop(server);
-    if !plan.wants("handshake") {
-        return Ok(());
+    Ok(())
+}
+
+/// One server of the interleaved phase: a crate, with or without deflate.
+struct Variant<'a> {
+    imp: &'a Impl,
+    deflate: bool,
+    server: Server,
+    mode: Mode,
+    rtt: Vec<Vec<f64>>,
+    handshakes: Vec<f64>,
+}
+
+impl Variant<'_> {
+    fn label(&self) -> String {
+        if self.deflate {
+            format!("{} +deflate", self.imp.name)
+        } else {
+            self.imp.name.to_owned()
+        }
     }
-    // A fresh server: the 1,000 connections just closed must not slow the next connects.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let server = Server::start(imp.name, deflate, plan.server_core)?;
-    let port = server.port;
-    let rates = load::handshakes(port, mode, HANDSHAKE_WORKERS, plan.timing).await?;
-    let what = if imp.websocket {
-        "handshakes"
-    } else {
-        "TCP connect + 1 B round trip"
+}
+
+/// Starts every server of the interleaved phase and checks that each echoes (and agrees to
+/// deflate where asked); one that does not is left out, with a note.
+async fn start_all<'a>(
+    impls: &[&'a Impl],
+    plan: &Plan,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Variant<'a>>, Box<dyn Error>> {
+    let mut variants = Vec::new();
+    for imp in impls {
+        for deflate in [false, true] {
+            if deflate && !imp.deflate {
+                continue;
+            }
+            let mode = if imp.websocket {
+                Mode::Ws { deflate }
+            } else {
+                Mode::Raw
+            };
+            let server = Server::start(imp.name, deflate, plan.server_core)?;
+            let checked = if !imp.websocket {
+                Ok(())
+            } else if deflate {
+                match load::connect(server.port, mode).await {
+                    Ok((_, true)) => Ok(()),
+                    Ok((_, false)) => Err("server did not agree to permessage-deflate".into()),
+                    Err(e) => Err(e.to_string()),
+                }
+            } else {
+                load::verify_echo(server.port)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            let v = Variant {
+                imp,
+                deflate,
+                server,
+                mode,
+                rtt: vec![Vec::new(); SIZES.len()],
+                handshakes: Vec::new(),
+            };
+            if let Err(e) = checked {
+                eprintln!("    {}: failed: {e}", v.label());
+                notes.push(format!(
+                    "{}: round trips and handshakes not measured: {e}",
+                    v.label()
+                ));
+                continue;
+            }
+            variants.push(v);
+        }
+    }
+    Ok(variants)
+}
+
+/// Prints and records one server's pooled samples.
+fn report_variant(v: &Variant<'_>, results: &mut Vec<Value>) {
+    eprintln!("  {}:", v.label());
+    for (i, &(_, label)) in SIZES.iter().enumerate() {
+        if v.rtt[i].is_empty() {
+            continue;
+        }
+        eprintln!(
+            "    round trip {label:>6}: median {:9.1} µs over {} trips",
+            median(&v.rtt[i]),
+            v.rtt[i].len()
+        );
+        results.push(record(
+            "rtt", label, v.imp, v.deflate, "µs", false, &v.rtt[i],
+        ));
+    }
+    if !v.handshakes.is_empty() {
+        let what = if v.imp.websocket {
+            "handshakes"
+        } else {
+            "TCP connect + 1 B round trip"
+        };
+        eprintln!("    {what}: median {:8.0} /s", median(&v.handshakes));
+        results.push(record(
+            "handshake",
+            &format!("{HANDSHAKE_WORKERS} clients"),
+            v.imp,
+            v.deflate,
+            "/s",
+            true,
+            &v.handshakes,
+        ));
+    }
+}
+
+/// Round trips and handshakes, interleaved: every server runs at once, and each round gives
+/// each of them a slice of every measurement in turn (the order rotating from round to
+/// round), so a slow spell of the machine falls on all of them alike instead of on whichever
+/// ran during it. Samples of all rounds are pooled.
+async fn interleaved(
+    impls: &[&Impl],
+    plan: &Plan,
+    results: &mut Vec<Value>,
+    notes: &mut Vec<String>,
+) -> Result<(), Box<dyn Error>> {
+    let mut variants = start_all(impls, plan, notes).await?;
+    let rounds = plan.rounds;
+    let rtt_time = plan.rtt_time / u32::try_from(rounds)?;
+    let rtt_iters = plan.rtt_iters.div_ceil(rounds);
+    let window = Timing {
+        warm: plan.timing.warm / 3,
+        windows: 1,
+        window: plan.timing.window,
     };
-    eprintln!("    {what}: median {:8.0} /s", median(&rates));
-    results.push(record(
-        "handshake",
-        &format!("{HANDSHAKE_WORKERS} clients"),
-        imp,
-        deflate,
-        "/s",
-        true,
-        &rates,
-    ));
-    drop(server);
+    for round in 0..rounds {
+        eprintln!(
+            "[round {}/{rounds}] round trips and handshakes, {} servers in turn",
+            round + 1,
+            variants.len()
+        );
+        let n = variants.len();
+        let mut failed = Vec::new();
+        for k in 0..n {
+            let v = &mut variants[(k + round) % n];
+            let frame_of = |size: usize| {
+                if v.imp.websocket {
+                    load::message(size, v.deflate)
+                } else {
+                    load::payload(size)
+                }
+            };
+            let port = v.server.port;
+            let step = async {
+                if plan.wants("rtt") {
+                    for (i, &(size, _)) in SIZES.iter().enumerate() {
+                        let iters = rtt_iters.min((2 << 30) / (size + 64) / rounds).max(10);
+                        let samples =
+                            load::rtt(port, v.mode, &frame_of(size), iters, rtt_time).await?;
+                        v.rtt[i].extend(samples);
+                    }
+                }
+                if plan.wants("handshake") {
+                    // The round trips' connection just closed: let it go first.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let rates = load::handshakes(port, v.mode, HANDSHAKE_WORKERS, window).await?;
+                    v.handshakes.extend(rates);
+                }
+                Ok::<(), Box<dyn Error>>(())
+            };
+            if let Err(e) = step.await {
+                eprintln!("    {}: failed: {e}", v.label());
+                notes.push(format!(
+                    "{}: round trips and handshakes stopped: {e}",
+                    v.label()
+                ));
+                failed.push((k + round) % n);
+            }
+        }
+        failed.sort_unstable();
+        for i in failed.into_iter().rev() {
+            variants.remove(i);
+        }
+    }
+    for v in &variants {
+        report_variant(v, results);
+    }
     Ok(())
 }
 
