@@ -246,6 +246,17 @@ where
     })
 }
 
+impl<S> Incoming<S> {
+    /// Records the peer's address on the request, for the application to read with
+    /// `peer_addr()` (a [`Server`](crate::Server) does this for every connection it accepts).
+    pub fn set_peer_addr(&mut self, peer: Option<std::net::SocketAddr>) {
+        match self {
+            Self::Upgrade(up) => up.request.set_peer_addr(peer),
+            Self::Http(http) => http.request.set_peer_addr(peer),
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> PendingUpgrade<S> {
     /// The request: path, query, headers, origin, cookies, subprotocols, extensions.
     pub fn request(&self) -> &UpgradeRequest {

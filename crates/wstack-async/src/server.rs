@@ -139,6 +139,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
     /// Serves one accepted connection to its end. Errors of the handshake are returned (the
     /// peer has been answered); what the handler does is its own business.
     pub async fn handle(&self, io: S) -> Result<(), Error> {
+        self.handle_from(io, None).await
+    }
+
+    /// [`handle`](Self::handle) for a connection from `peer`, which the handlers then see as
+    /// the request's `peer_addr()`.
+    pub async fn handle_from(&self, io: S, peer: Option<SocketAddr>) -> Result<(), Error> {
         let _guard = self.group.guard();
         let timer = Some(Arc::clone(&self.timer));
         let io = match &self.tls {
@@ -152,7 +158,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
             }
             None => MaybeTlsStream::Plain(io),
         };
-        match read_request(io, &self.config, timer).await? {
+        let mut incoming = read_request(io, &self.config, timer).await?;
+        incoming.set_peer_addr(peer);
+        match incoming {
             Incoming::Upgrade(up) => match (self.decide)(up.request()) {
                 Ok(options) => {
                     let request = up.request().clone();
@@ -353,10 +361,10 @@ impl<L: Listener, R: Runtime> Server<L, R> {
             };
             match accepted {
                 None => return Ok(()),
-                Some(Ok((io, _peer))) => {
+                Some(Ok((io, peer))) => {
                     let service = service.clone();
                     runtime.spawn(async move {
-                        let _ = service.handle(io).await;
+                        let _ = service.handle_from(io, Some(peer)).await;
                     });
                 }
                 // Out of file descriptors and the like: back off instead of spinning.

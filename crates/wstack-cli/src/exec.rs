@@ -176,7 +176,7 @@ async fn session(
         return;
     }
     let _slot = Slot(Arc::clone(live));
-    let peer = ws.get_ref().get_ref().get_ref().peer_addr().ok();
+    let peer = req.peer_addr();
     let who = peer.map_or_else(|| "?".to_owned(), |p| p.to_string());
     let Some((program, args)) = opts.exec.split_first() else {
         return;

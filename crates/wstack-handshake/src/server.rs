@@ -2,6 +2,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 use crate::Status;
 use crate::error::HandshakeError;
@@ -28,6 +29,7 @@ pub struct HttpRequest {
     target: String,
     minor_version: u8,
     headers: Headers,
+    peer: Option<SocketAddr>,
 }
 
 impl HttpRequest {
@@ -42,6 +44,7 @@ impl HttpRequest {
             target,
             minor_version,
             headers,
+            peer: None,
         }
     }
 
@@ -78,6 +81,18 @@ impl HttpRequest {
     /// One header, repeated fields combined (see [`Headers::get`]).
     pub fn header(&self, name: &str) -> Option<alloc::borrow::Cow<'_, str>> {
         self.headers.get(name)
+    }
+
+    /// The address of the peer that sent the request, when the transport has one and the
+    /// server recorded it (the runtime crates' servers do). Behind a proxy this is the
+    /// proxy: its `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Records the peer's address (a parser sees only bytes, so the I/O layer sets it).
+    pub fn set_peer_addr(&mut self, peer: Option<SocketAddr>) {
+        self.peer = peer;
     }
 }
 
@@ -326,6 +341,16 @@ impl UpgradeRequest {
     /// One header, repeated fields combined (see [`Headers::get`]).
     pub fn header(&self, name: &str) -> Option<alloc::borrow::Cow<'_, str>> {
         self.http.headers.get(name)
+    }
+
+    /// The peer's address, if recorded (see [`HttpRequest::peer_addr`]).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.http.peer
+    }
+
+    /// Records the peer's address (see [`HttpRequest::set_peer_addr`]).
+    pub fn set_peer_addr(&mut self, peer: Option<SocketAddr>) {
+        self.http.peer = peer;
     }
 
     /// `Origin`, which browsers always send: check it against the origins you serve (RFC 6455

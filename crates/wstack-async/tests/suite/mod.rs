@@ -489,8 +489,14 @@ pub fn server_connect_url<R: Rt>() {
         let server = Server::<R>::new(listener);
         R::spawn(Box::pin(async move {
             let _ = server
-                .serve(|ws, req| async move {
+                .serve(move |ws, req| async move {
                     assert_eq!(req.path(), "/echo");
+                    // The server records who connected: a loopback client, on its own port.
+                    let peer = req.peer_addr().expect("the server records the peer");
+                    assert!(
+                        peer.ip().is_loopback() && peer.port() != addr.port(),
+                        "{peer}"
+                    );
                     // A failure here ends the echo, and the client's recv below fails.
                     let wstack_async::MaybeTlsStream::Plain(io) = ws.get_ref() else {
                         panic!("plain TCP expected");
@@ -538,9 +544,10 @@ pub fn server_http_beside_upgrades<R: Rt>() {
                     },
                     |ws, _| echo(ws),
                     |req| async move {
+                        let from = req.peer_addr().is_some_and(|p| p.ip().is_loopback());
                         HttpResponse::new(200)
                             .header("Content-Type", "text/html")
-                            .body(format!("<h1>{}</h1>", req.path()).into_bytes())
+                            .body(format!("<h1>{}</h1>{from}", req.path()).into_bytes())
                     },
                 )
                 .await;
@@ -553,7 +560,7 @@ pub fn server_http_beside_upgrades<R: Rt>() {
         tcp.read_to_end(&mut page).await.unwrap();
         let page = String::from_utf8(page).unwrap();
         assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
-        assert!(page.ends_with("<h1>/index.html</h1>"), "{page}");
+        assert!(page.ends_with("<h1>/index.html</h1>true"), "{page}");
 
         let (mut ws, _) = R::connect(&format!("ws://{addr}/ws")).await.unwrap();
         let m = Message::Binary(Bytes::from_static(&[1, 2, 3]));
