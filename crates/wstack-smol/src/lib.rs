@@ -34,7 +34,7 @@ use std::future::Future;
 use std::io::{self, IoSlice, Read};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -200,8 +200,11 @@ impl Timer for SmolTimer {
     }
 }
 
+/// The engine's timer, one for the process: every connection shares it (a clone is a count,
+/// not a 16-byte allocation per connection).
 fn timer() -> Arc<dyn Timer> {
-    Arc::new(SmolTimer)
+    static TIMER: OnceLock<Arc<dyn Timer>> = OnceLock::new();
+    Arc::clone(TIMER.get_or_init(|| Arc::new(SmolTimer)))
 }
 
 /// Connects to a `ws://` or `wss://` URL with the default [`Config`].
