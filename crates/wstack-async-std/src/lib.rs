@@ -34,7 +34,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -130,8 +130,11 @@ impl Timer for AsyncStdTimer {
     }
 }
 
+/// The engine's timer, one for the process: every connection shares it (a clone is a count,
+/// not a 16-byte allocation per connection).
 fn timer() -> Arc<dyn Timer> {
-    Arc::new(AsyncStdTimer)
+    static TIMER: OnceLock<Arc<dyn Timer>> = OnceLock::new();
+    Arc::clone(TIMER.get_or_init(|| Arc::new(AsyncStdTimer)))
 }
 
 /// Connects to a `ws://` or `wss://` URL with the default [`Config`].

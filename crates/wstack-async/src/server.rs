@@ -138,6 +138,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
 
     /// Serves one accepted connection to its end. Errors of the handshake are returned (the
     /// peer has been answered); what the handler does is its own business.
+    ///
+    /// The handshake (TLS, the request, the 101) runs in a future of its own on the heap,
+    /// freed once it is done: a connection's task then holds only the handler's future, not
+    /// the kilobytes of handshake state that a single state machine would keep to the end.
     pub async fn handle(&self, io: S) -> Result<(), Error> {
         self.handle_from(io, None).await
     }
@@ -146,6 +150,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
     /// the request's `peer_addr()`.
     pub async fn handle_from(&self, io: S, peer: Option<SocketAddr>) -> Result<(), Error> {
         let _guard = self.group.guard();
+        if let Some(handler) = Box::pin(self.open(io, peer)).await? {
+            handler.await;
+        }
+        Ok(())
+    }
+
+    /// The handshake of [`handle`](Self::handle): the WebSocket handler's future, not yet
+    /// polled, or `None` once a plain HTTP request has been answered.
+    async fn open(&self, io: S, peer: Option<SocketAddr>) -> Result<Option<BoxFuture<()>>, Error> {
         let timer = Some(Arc::clone(&self.timer));
         let io = match &self.tls {
             Some(tls) => {
@@ -165,8 +178,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
                 Ok(options) => {
                     let request = up.request().clone();
                     let ws = up.accept(options).await?.with_shutdown(&self.group);
-                    (self.on_ws)(ws, request).await;
-                    Ok(())
+                    Ok(Some((self.on_ws)(ws, request)))
                 }
                 Err(response) => {
                     let status = response.status();
@@ -182,7 +194,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Service<S> {
                         .header("Sec-WebSocket-Version", "13")
                         .body(b"this endpoint speaks WebSocket\n".to_vec()),
                 };
-                http.respond(response).await
+                http.respond(response).await?;
+                Ok(None)
             }
         }
     }

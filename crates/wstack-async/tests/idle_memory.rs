@@ -242,3 +242,24 @@ fn the_engine_futures_stay_small() {
     );
     assert!(std::mem::size_of::<wstack_async::WebSocketStream<Handle>>() <= 1024);
 }
+
+#[test]
+fn the_server_connection_future_stays_small() {
+    let io = Handle(Arc::new(Mutex::new(Scripted {
+        input: Vec::new(),
+        pos: 0,
+        written: 0,
+    })));
+    let clock = ManualClock(Arc::new(Mutex::new(Instant::now())));
+    let service = wstack_async::Service::new(Arc::new(clock), |mut ws, _request| async move {
+        let _ = ws.recv().await;
+    });
+    // A server connection's task lives as long as the connection: the handshake (TLS, the
+    // request, the 101: kilobytes of state) runs boxed, so the task keeps only the handler.
+    let handle = service.handle(io);
+    assert!(
+        std::mem::size_of_val(&handle) <= 256,
+        "{}",
+        std::mem::size_of_val(&handle)
+    );
+}

@@ -1,7 +1,10 @@
 //! WebSocket (RFC 6455) for smol: [`connect`], [`accept`], a [`Server`] that serves upgrades
 //! and plain HTTP on one port (TLS optional), graceful shutdown, keepalive and close deadlines.
 //! The engine is `wstack-async` (smol's sockets speak futures-io natively, so no bridge is
-//! needed); this crate adds sockets, DNS, rustls and an async-io timer.
+//! needed); this crate adds sockets, DNS, rustls and an async-io timer. [`connect`] and
+//! [`Server`] run on [`Tcp`], a smol socket that waits for readiness after a short read
+//! instead of asking the kernel again; [`accept`] takes any futures-io stream, a
+//! `Tcp::from(smol_stream)` included.
 //!
 //! ```no_run
 //! use wstack_smol::{Message, Server};
@@ -28,13 +31,14 @@
 #![forbid(unsafe_code)]
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice, Read};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use async_io::Async;
 use async_net::{TcpListener, TcpStream};
 
 pub use wstack_async::{
@@ -46,7 +50,123 @@ use wstack_async::{Listener, Runtime, Sleep, Timer};
 
 /// A WebSocket over smol TCP, plain or TLS: what [`connect`] returns and a [`Server`]
 /// handler receives.
-pub type WebSocketStream = wstack_async::WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type WebSocketStream = wstack_async::WebSocketStream<MaybeTlsStream<Tcp>>;
+
+/// A smol TCP stream as the engine reads it: what [`connect`] and a [`Server`] use, and what
+/// an application may wrap a [`smol::net::TcpStream`] in before [`accept`] (`Tcp::from`).
+///
+/// The difference from smol's own stream is the read after a short one. A read that filled
+/// less than the buffer offered has most likely emptied the socket, so the next read does not
+/// ask the kernel (which would answer "would block") but waits for readiness first, as
+/// tokio's streams do: one `recvfrom` per batch of input instead of two. It also waits on the
+/// socket's own readiness slot, where smol's stream allocates a waiter per wait.
+#[derive(Debug)]
+pub struct Tcp {
+    io: Arc<Async<std::net::TcpStream>>,
+    /// The last read came back short: wait for readiness before the next one.
+    drained: bool,
+}
+
+impl From<TcpStream> for Tcp {
+    fn from(stream: TcpStream) -> Self {
+        Self {
+            io: stream.into(),
+            drained: false,
+        }
+    }
+}
+
+impl From<Async<std::net::TcpStream>> for Tcp {
+    fn from(stream: Async<std::net::TcpStream>) -> Self {
+        Self {
+            io: Arc::new(stream),
+            drained: false,
+        }
+    }
+}
+
+impl Tcp {
+    /// The socket (addresses, socket options).
+    pub fn get_ref(&self) -> &std::net::TcpStream {
+        self.io.get_ref()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.get_ref().local_addr()
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.get_ref().nodelay()
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.get_ref().set_nodelay(on)
+    }
+}
+
+impl futures_io::AsyncRead for Tcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            if self.drained {
+                // Ready only for an event the reactor delivered after this call first
+                // registered, so it never reports the readiness the last read consumed.
+                ready!(self.io.poll_readable(cx))?;
+                self.drained = false;
+            }
+            match self.io.get_ref().read(buf) {
+                Ok(n) => {
+                    self.drained = n > 0 && n < buf.len();
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl futures_io::AsyncWrite for Tcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self.io).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(Pin::new(&mut &*self.io).poll_flush(cx))?;
+        match self.get_ref().shutdown(std::net::Shutdown::Write) {
+            // Already closed by the peer: nothing left to shut.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            other => Poll::Ready(other),
+        }
+    }
+}
 
 /// The async-io timer (smol's reactor) for the engine, and the spawner of a [`Server`]
 /// (tasks on smol's global executor).
@@ -80,8 +200,11 @@ impl Timer for SmolTimer {
     }
 }
 
+/// The engine's timer, one for the process: every connection shares it (a clone is a count,
+/// not a 16-byte allocation per connection).
 fn timer() -> Arc<dyn Timer> {
-    Arc::new(SmolTimer)
+    static TIMER: OnceLock<Arc<dyn Timer>> = OnceLock::new();
+    Arc::clone(TIMER.get_or_init(|| Arc::new(SmolTimer)))
 }
 
 /// Connects to a `ws://` or `wss://` URL with the default [`Config`].
@@ -104,14 +227,14 @@ pub async fn connect_with(
     .await
 }
 
-async fn connect_tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+async fn connect_tcp(host: &str, port: u16) -> io::Result<Tcp> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let mut last = None;
     for addr in async_net::resolve((host, port)).await? {
         match TcpStream::connect(addr).await {
             Ok(s) => {
                 s.set_nodelay(true)?;
-                return Ok(s);
+                return Ok(s.into());
             }
             Err(e) => last = Some(e),
         }
@@ -168,7 +291,8 @@ where
 /// [`wstack_async::Server`], shared by every runtime crate.
 pub type Server = wstack_async::Server<SmolListener, SmolTimer>;
 
-/// A smol `TcpListener` as a [`Server`] sees it: every accepted stream gets `TCP_NODELAY`.
+/// A smol `TcpListener` as a [`Server`] sees it: every accepted stream gets `TCP_NODELAY`
+/// and is a [`Tcp`].
 #[derive(Debug)]
 pub struct SmolListener(pub TcpListener);
 
@@ -179,13 +303,13 @@ impl From<TcpListener> for SmolListener {
 }
 
 impl Listener for SmolListener {
-    type Io = TcpStream;
+    type Io = Tcp;
 
     async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
         let (tcp, peer) = self.0.accept().await?;
         // Small replies must not wait for Nagle; a failure here only costs latency.
         let _ = tcp.set_nodelay(true);
-        Ok((tcp, peer))
+        Ok((tcp.into(), peer))
     }
 }
 
