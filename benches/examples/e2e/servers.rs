@@ -357,11 +357,17 @@ fn wstack_config(deflate: bool) -> wstack_async::Config {
 }
 
 /// The same echo loop for wstack on any futures-io runtime (`feed`, as for tokio above).
-async fn wstack_echo<S>(mut ws: wstack_async::WebSocketStream<S>)
-where
+async fn wstack_echo<S>(
+    accept: impl Future<Output = Result<wstack_async::WebSocketStream<S>, wstack_async::Error>>,
+) where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
     use wstack_async::Message;
+    // The accept and the stream share this one frame, as in the tokio server above: awaiting
+    // the accept in the caller and passing the stream in would keep it in both frames.
+    let Ok(mut ws) = accept.await else {
+        return;
+    };
     while let Some(Ok(msg)) = ws.recv().await {
         if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.feed(msg).await.is_err() {
             break;
@@ -391,13 +397,12 @@ fn serve_smol(deflate: bool) -> Result<(), Box<dyn Error>> {
                 let _ = stream.set_nodelay(true);
                 let config = config.clone();
                 ex.spawn(async move {
-                    let accepted = wstack_smol::accept_with_config(stream, &config, |_| {
+                    // wstack-smol's own socket (what its Server and connect use).
+                    let stream = wstack_smol::Tcp::from(stream);
+                    wstack_echo(wstack_smol::accept_with_config(stream, &config, |_| {
                         Ok(wstack_smol::AcceptOptions::new())
-                    })
+                    }))
                     .await;
-                    if let Ok(ws) = accepted {
-                        wstack_echo(ws).await;
-                    }
                 })
                 .detach();
             }
@@ -427,13 +432,12 @@ fn serve_async_std(deflate: bool) -> Result<(), Box<dyn Error>> {
                 let _ = stream.set_nodelay(true);
                 let config = config.clone();
                 async_std::task::spawn(async move {
-                    let accepted = wstack_async_std::accept_with_config(stream, &config, |_| {
-                        Ok(wstack_async_std::AcceptOptions::new())
-                    })
+                    wstack_echo(wstack_async_std::accept_with_config(
+                        stream,
+                        &config,
+                        |_| Ok(wstack_async_std::AcceptOptions::new()),
+                    ))
                     .await;
-                    if let Ok(ws) = accepted {
-                        wstack_echo(ws).await;
-                    }
                 });
             }
         };
