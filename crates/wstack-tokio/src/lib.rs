@@ -34,7 +34,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -164,8 +164,12 @@ impl Timer for TokioTimer {
     }
 }
 
+/// The engine's timer, one for the process: every connection shares it (a clone is a count,
+/// not a 16-byte allocation per connection). `TokioTimer` holds no runtime handle: each sleep
+/// is made on the runtime current where it is asked for.
 fn timer() -> Arc<dyn Timer> {
-    Arc::new(TokioTimer)
+    static TIMER: OnceLock<Arc<dyn Timer>> = OnceLock::new();
+    Arc::clone(TIMER.get_or_init(|| Arc::new(TokioTimer)))
 }
 
 /// Connects to a `ws://` or `wss://` URL with the default [`Config`].
