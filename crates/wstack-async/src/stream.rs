@@ -42,10 +42,10 @@ use crate::timer::Timer;
 /// freed once nothing was read or sent for `Config::connection.buffer_idle_timeout` (250 ms
 /// by default; this needs the [`Timer`], which the runtime crates always give). A connection
 /// without a read buffer waits for input with a 2 KiB buffer on the stack, so a waiting
-/// connection holds none.
+/// connection holds none; what that read brings is kept in an allocation of its own size.
 ///
 /// An idle server connection without permessage-deflate (handshake done, one 16 B message
-/// echoed, then idle) holds **1256 bytes** of heap that wstack allocates, the future that runs
+/// echoed, then idle) holds **1296 bytes** of heap that wstack allocates, the future that runs
 /// it included (`tests/idle_memory.rs` counts them with a counting allocator and fails above
 /// 1.5 KiB). The runtime adds its task header and the socket's registration; the end-to-end
 /// harness (`benches/examples/e2e`, memory workload) measures the whole process.

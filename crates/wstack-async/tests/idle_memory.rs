@@ -209,10 +209,12 @@ fn idle_server_connection_holds_at_most_the_documented_bytes() {
     let _ = measure_connection();
     let (busy, idle, idle_again, left) = measure_connection();
     eprintln!("server connection: {busy} bytes busy, {idle} idle, {idle_again} idle again");
-    // While busy the read buffer is kept from one message to the next.
+    // A small message wakes a connection with a small allocation (what arrived), not a 4 KiB
+    // read buffer that, freed again when idle, would leave a hole among longer-lived
+    // allocations (RSS per idle connection showed 3-4 KiB of such holes on smol/async-std).
     assert!(
-        busy > 4096,
-        "{busy} bytes: the read buffer is gone while busy"
+        busy >= idle && busy < idle + 1024,
+        "{busy} bytes busy against {idle} idle: a small message took a large buffer"
     );
     assert!(
         idle <= IDLE_BOUND,

@@ -401,9 +401,10 @@ impl Connection {
         }
         self.rbuf.truncate(self.filled);
         if self.rbuf.capacity() == 0 {
-            // A released buffer comes back at its usual size, so the next `read_buf` does
-            // not move these bytes again.
-            self.rbuf.reserve(bytes.len().max(INITIAL_READ));
+            // A released buffer comes back at the size of what arrived: an idle connection
+            // woken by a small message takes a small allocation, not a 4 KiB buffer that,
+            // freed again when idle, leaves a hole among longer-lived allocations.
+            self.rbuf.reserve(bytes.len());
         }
         self.rbuf.extend_from_slice(bytes);
         self.filled = self.rbuf.len();
@@ -696,6 +697,16 @@ impl Connection {
         })
     }
 
+    /// After a payload was split off the end of the read buffer: an empty buffer with no
+    /// capacity left still shares the payload's allocation; let it go now, so that the
+    /// message alone decides when that memory is freed (an idle connection holds none).
+    #[inline]
+    fn drop_spent_buffer(&mut self) {
+        if self.rbuf.capacity() == 0 {
+            self.rbuf = BytesMut::new();
+        }
+    }
+
     fn consume(&mut self, n: usize) {
         self.rbuf.advance(n);
         self.filled -= n;
@@ -879,6 +890,7 @@ impl Connection {
                 }
                 self.frame = None;
                 let payload = self.rbuf.split_to(f.len).freeze();
+                self.drop_spent_buffer();
                 self.filled -= f.len;
                 self.rx_offset += f.len as u64;
                 let msg = if f.opcode == OpCode::TEXT {
@@ -935,6 +947,7 @@ impl Connection {
                 }
                 self.frame = None;
                 let mut payload = self.rbuf.split_to(f.len);
+                self.drop_spent_buffer();
                 self.filled -= f.len;
                 self.rx_offset += f.len as u64;
                 if let Some(key) = f.mask {
@@ -1470,6 +1483,28 @@ mod tests {
     fn read_buffer_starts_small() {
         let mut conn = Connection::new(Role::Server, Config::default());
         assert_eq!(conn.read_buf().len(), INITIAL_READ);
+    }
+
+    #[test]
+    fn a_small_read_takes_its_own_size_and_the_message_alone_keeps_it() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let wire = masked_binary(16);
+        conn.receive(&wire);
+        assert_eq!(
+            conn.rbuf.capacity(),
+            wire.len(),
+            "a small read took a large buffer"
+        );
+        let Ok(Some(Event::Message(Message::Binary(payload)))) = conn.poll_event() else {
+            panic!("no message");
+        };
+        // The buffer was spent: the connection lets go of it, so the message is the only
+        // owner and dropping it frees the memory (no idle check needed).
+        assert!(
+            payload.is_unique(),
+            "the connection still shares the spent buffer"
+        );
+        assert!(!conn.has_read_buf());
     }
 
     #[test]
