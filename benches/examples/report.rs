@@ -186,12 +186,12 @@ fn header(md: &mut String, e2e: &Value, lock: &Path, command: &str) -> Res<()> {
     if load > cores / 2.0 {
         writeln!(
             md,
-            "\n**Loaded machine.** Other jobs ran during this run (load average {load:.1} on \
-             {cores:.0} cores at the start): the servers and the load generator often waited \
-             for a core, so absolute figures carry noise (repeated runs moved single figures by \
-             up to 2x) and differences under about 20% between crates are not significant. \
-             Every crate ran in the same run, one after \
-             the other, under the same conditions."
+            "\n**Busy machine.** The load average was {load:.1} on {cores:.0} cores when this \
+             run started (a build or benchmark just before it counts too), so the servers and \
+             the load generator may have waited for a core. On this machine repeated runs moved \
+             single pipelined figures by up to 2x, and round trips and handshakes by 5-10% \
+             (those two run interleaved, every server in turn each round); differences below \
+             that are not significant."
         )?;
     }
     writeln!(md, "\n## Crates compared\n")?;
