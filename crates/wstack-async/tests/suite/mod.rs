@@ -627,6 +627,100 @@ async fn raw_client<R: Rt>(addr: SocketAddr) -> R::Io {
     io
 }
 
+/// The chat examples' pattern on this runtime: wstack-hub serves every client; a text goes
+/// to all others (not back to its sender), `/join NAME` puts the sender in a room, and
+/// `@NAME text` reaches that room's members only.
+pub fn hub_chat_to_others_and_rooms<R: Rt>() {
+    use wstack_hub::{Hub, HubConfig, Verdict};
+    R::run(async {
+        let hub = Hub::new(HubConfig::default());
+        let served = hub.clone();
+        let addr = server::<R, _, _>(Config::default(), move |ws| {
+            let hub = served.clone();
+            async move {
+                let Ok(member) = hub.register() else { return };
+                member
+                    .run(ws, Some(R::timer()), |m, msg| {
+                        if let Message::Text(t) = &msg {
+                            if let Some(room) = t.strip_prefix("/join ") {
+                                m.join(room).unwrap();
+                                m.send_self(Message::Text(format!("joined {room}").into()));
+                            } else if let Some((room, _)) =
+                                t.strip_prefix('@').and_then(|r| r.split_once(' '))
+                            {
+                                m.send_room(room, &msg, false);
+                            } else {
+                                m.broadcast_others(&msg);
+                            }
+                        }
+                        Verdict::Continue
+                    })
+                    .await;
+            }
+        })
+        .await;
+        let mut ws = Vec::new();
+        for _ in 0..3 {
+            ws.push(client::<R>(addr, &Config::default()).await.unwrap().0);
+        }
+        for _ in 0..2_000 {
+            if hub.len() == 3 {
+                break;
+            }
+            R::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(hub.len(), 3, "all three clients registered");
+
+        ws[0].send(Message::Text("hi all".into())).await.unwrap();
+        assert_eq!(next_data(&mut ws[1]).await, Message::Text("hi all".into()));
+        assert_eq!(next_data(&mut ws[2]).await, Message::Text("hi all".into()));
+        // The sender did not get its own message: the next one it sees is from client 1.
+        ws[1].send(Message::Text("hello 0".into())).await.unwrap();
+        assert_eq!(next_data(&mut ws[0]).await, Message::Text("hello 0".into()));
+        assert_eq!(next_data(&mut ws[2]).await, Message::Text("hello 0".into()));
+
+        for i in [0, 1] {
+            ws[i].send(Message::Text("/join tea".into())).await.unwrap();
+            assert_eq!(
+                next_data(&mut ws[i]).await,
+                Message::Text("joined tea".into())
+            );
+        }
+        ws[0]
+            .send(Message::Text("@tea kettle on".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_data(&mut ws[1]).await,
+            Message::Text("@tea kettle on".into())
+        );
+        // Client 2 is not in the room: its next message is the broadcast after it.
+        ws[1]
+            .send(Message::Text("to everyone".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_data(&mut ws[2]).await,
+            Message::Text("to everyone".into())
+        );
+        assert_eq!(
+            next_data(&mut ws[0]).await,
+            Message::Text("to everyone".into())
+        );
+
+        let mut last = ws.pop().unwrap();
+        last.close(CloseCode::NORMAL, "bye").await.unwrap();
+        for _ in 0..2_000 {
+            if hub.len() == 2 {
+                break;
+            }
+            R::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(hub.len(), 2, "a client that left is unregistered");
+        assert_eq!(hub.room_len("tea"), 2);
+    });
+}
+
 pub fn keepalive_drops_silent_peer<R: Rt>() {
     R::run(async {
         let (tx, mut rx) = std::sync::mpsc::channel();
@@ -982,7 +1076,7 @@ macro_rules! wstack_suite {
             deflate_on_and_off tls_self_signed keepalive_drops_silent_peer close_timeout
             backpressure_slow_reader half_closed_peer_errors cancel_safe_recv
             split_halves_across_tasks sink_and_stream handshake_timeouts server_connect_url
-            server_http_beside_upgrades server_graceful_shutdown);
+            server_http_beside_upgrades server_graceful_shutdown hub_chat_to_others_and_rooms);
     };
 }
 
