@@ -31,7 +31,9 @@ pub struct Config {
     pub deflate: Option<DeflateConfig>,
     /// TLS for `wss://` clients. `None` (default): the bundled Mozilla roots (webpki-roots).
     /// Build one with [`tls::client_config`](crate::tls::client_config) to trust your own
-    /// root (a self-signed server).
+    /// root (a self-signed server) too, or with
+    /// [`tls::system_client_config`](crate::tls::system_client_config) to trust the
+    /// operating system's store instead.
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Incoming messages an unsplit stream may hold for the application while `ping` or
     /// `close` read on its behalf (default 1 MiB; one message always fits).

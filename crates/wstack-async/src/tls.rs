@@ -23,13 +23,44 @@ fn tls_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
 }
 
 /// A client configuration trusting the bundled Mozilla roots (webpki-roots) plus
-/// `extra_roots` (your own CA, or a self-signed server certificate).
+/// `extra_roots` (your own CA, or a self-signed server certificate). This is what
+/// `connect` uses when `Config::tls` is `None`.
 pub fn client_config(
     extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
 ) -> Result<Arc<ClientConfig>, Error> {
-    let mut roots = RootCertStore {
+    let roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    config_with_roots(roots, extra_roots)
+}
+
+/// A client configuration trusting the operating system's certificate store plus
+/// `extra_roots`: what a company adds to the machine's store is trusted too, and the bundled
+/// list is not used. Read with rustls-native-certs: on Linux the OpenSSL locations, or the
+/// files that `SSL_CERT_FILE` / `SSL_CERT_DIR` name; the platform's verifier on macOS and
+/// Windows. Fails when the store holds no usable certificate.
+pub fn system_client_config(
+    extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
+) -> Result<Arc<ClientConfig>, Error> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (_, _unparsable) = roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map_or_else(|| "it is empty".to_owned(), ToString::to_string);
+        return Err(tls_error(format!(
+            "no usable certificate in the system's store: {why}"
+        )));
+    }
+    config_with_roots(roots, extra_roots)
+}
+
+fn config_with_roots(
+    mut roots: RootCertStore,
+    extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
+) -> Result<Arc<ClientConfig>, Error> {
     for cert in extra_roots {
         roots.add(cert).map_err(tls_error)?;
     }

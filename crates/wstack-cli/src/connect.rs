@@ -29,9 +29,13 @@ pub(crate) struct ConnectOpts {
     #[arg(long, value_name = "O")]
     origin: Option<String>,
     /// Trust this PEM certificate (a private CA or a self-signed server) besides the
-    /// bundled roots.
+    /// roots that --roots picks.
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// Which certificate authorities to trust: the bundled Mozilla list, or the operating
+    /// system's store (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured).
+    #[arg(long, value_enum, default_value_t = Roots::Bundled)]
+    roots: Roots,
     /// Do not check the server's certificate at all (testing only: anyone on the path can
     /// read and change the traffic).
     #[arg(long)]
@@ -49,6 +53,15 @@ pub(crate) struct ConnectOpts {
     /// Treat /ping, /close and /binary lines as commands even when stdin is not a terminal.
     #[arg(long)]
     commands: bool,
+}
+
+/// The certificate authorities a `wss://` client trusts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Roots {
+    /// The Mozilla roots built into the binary (webpki-roots).
+    Bundled,
+    /// The operating system's certificate store.
+    System,
 }
 
 /// How long the end of input waits for the server's last replies before closing.
@@ -87,18 +100,23 @@ fn config(opts: &ConnectOpts) -> Result<Config, String> {
     }
     if opts.insecure {
         config.tls = Some(insecure_tls());
-    } else if let Some(ca) = &opts.ca {
-        let pem = std::fs::read(ca)
-            .map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
-        let certs = wstack_async::tls::certificates_from_pem(&pem)
-            .map_err(|e| format!("bad CA file {}: {e}", ca.display()))?;
-        if certs.is_empty() {
-            return Err(format!("no certificate in {}", ca.display()));
+    } else if opts.ca.is_some() || opts.roots == Roots::System {
+        let mut certs = Vec::new();
+        if let Some(ca) = &opts.ca {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
+            certs = wstack_async::tls::certificates_from_pem(&pem)
+                .map_err(|e| format!("bad CA file {}: {e}", ca.display()))?;
+            if certs.is_empty() {
+                return Err(format!("no certificate in {}", ca.display()));
+            }
         }
-        config.tls = Some(
+        let tls = if opts.roots == Roots::System {
+            wstack_async::tls::system_client_config(certs)
+        } else {
             wstack_async::tls::client_config(certs)
-                .map_err(|e| format!("bad CA certificate: {e}"))?,
-        );
+        };
+        config.tls = Some(tls.map_err(|e| format!("cannot set up TLS: {e}"))?);
     }
     Ok(config)
 }

@@ -6,7 +6,7 @@ mod browser;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -109,9 +109,15 @@ impl Drop for Server {
 
 /// Runs `wstack connect` with `stdin`, bounded in time.
 fn connect(args: &[&str], stdin: &[u8]) -> Output {
+    connect_env(args, stdin, &[])
+}
+
+/// `wstack connect` with extra environment variables.
+fn connect_env(args: &[&str], stdin: &[u8], env: &[(&str, &Path)]) -> Output {
     let mut child = Command::new(BIN)
         .arg("connect")
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -352,6 +358,50 @@ fn tls_serves_wss_and_connect_trusts_a_given_ca() {
     // Without the CA the certificate is refused; --insecure skips the check.
     assert_eq!(connect(&[&url], b"").status.code(), Some(1));
     assert_eq!(stdout(&connect(&["--insecure", &url], b"x\n")), "x\n");
+    // --roots system trusts the system's store, which SSL_CERT_FILE (and an empty
+    // SSL_CERT_DIR) replace here: with the server's certificate in it the connection works;
+    // with an unrelated one it is refused.
+    let empty = dir.join("empty-dir");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = connect_env(
+        &["--roots", "system", &url],
+        b"from the store\n",
+        &[("SSL_CERT_FILE", &c), ("SSL_CERT_DIR", &empty)],
+    );
+    assert_eq!(stdout(&out), "from the store\n");
+    assert_eq!(out.status.code(), Some(0));
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(dir.join("other.pem"), other.cert.pem()).unwrap();
+    let out = connect_env(
+        &["--roots", "system", &url],
+        b"",
+        &[
+            ("SSL_CERT_FILE", &dir.join("other.pem")),
+            ("SSL_CERT_DIR", &empty),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("certificate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An empty store is a clear error, not a connection that can trust nothing.
+    std::fs::write(dir.join("empty.pem"), "").unwrap();
+    let out = connect_env(
+        &["--roots", "system", &url],
+        b"",
+        &[
+            ("SSL_CERT_FILE", &dir.join("empty.pem")),
+            ("SSL_CERT_DIR", &empty),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no usable certificate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A missing certificate file is a clear error.
     let out = Command::new(BIN)
         .args([
