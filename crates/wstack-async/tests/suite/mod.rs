@@ -933,6 +933,19 @@ pub fn half_closed_peer_errors<R: Rt>() {
         let out = wait_recv(&mut rx).await;
         assert!(matches!(out.last(), Some(Err(_))), "{out:?}");
         drop(io);
+        // A reset: closing a socket with unread input (the pong to our ping) makes the kernel
+        // send RST instead of FIN; the server is mid-frame and must end with an error.
+        let mut io = raw_client::<R>(addr).await;
+        io.write_all(&[0x89, 0x80, 0, 0, 0, 0, 0x82, 0x85, 0, 0, 0, 0, 1])
+            .await
+            .unwrap();
+        R::sleep(Duration::from_millis(100)).await;
+        drop(io);
+        let out = wait_recv(&mut rx).await;
+        assert!(
+            matches!(&out[..], [Ok(Message::Ping(_)), Err(e)] if e.contains("reset")),
+            "{out:?}"
+        );
     });
 }
 
