@@ -59,6 +59,7 @@ fn main() -> Res<()> {
     };
     let e2e_path = PathBuf::from(get("--e2e", "target/wstack-bench/e2e.json"));
     let criterion_dir = PathBuf::from(get("--criterion", "target/criterion"));
+    let micro_path = PathBuf::from(get("--micro", "target/wstack-bench/micro.json"));
     let lock = PathBuf::from(get("--lock", "Cargo.lock"));
     let out = PathBuf::from(get("--out", "target/wstack-bench/report"));
     let command = get("--command", "cargo xtask bench");
@@ -77,6 +78,7 @@ fn main() -> Res<()> {
     let mut md = String::new();
     header(&mut md, &e2e, &lock, &command)?;
     end_to_end(&mut md, &e2e, &charts)?;
+    interleaved_core(&mut md, &micro_path)?;
     micro(&mut md, &criterion_dir, &charts)?;
     let path = out.join("REPORT.md");
     std::fs::write(&path, md)?;
@@ -782,6 +784,81 @@ fn collect_estimates(dir: &Path, out: &mut Vec<Estimate>, depth: usize) {
         {
             collect_estimates(&path, out, depth + 1);
         }
+    }
+}
+
+/// The connection-core comparison run interleaved (`examples/micro.rs`), with issue 6's
+/// targets: at least 1.5x tungstenite and at least fastwebsockets, at every size.
+fn interleaved_core(md: &mut String, path: &Path) -> Res<()> {
+    writeln!(md, "\n## Connection core side by side, interleaved\n")?;
+    let doc: Value = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(e) => {
+            writeln!(md, "No interleaved results at `{}` ({e}).", path.display())?;
+            return Ok(());
+        }
+    };
+    let results = doc["results"].as_array().cloned().unwrap_or_default();
+    let find = |group: &str, size: u64, imp: &str| {
+        results
+            .iter()
+            .find(|r| r["group"] == group && r["size"] == size && r["impl"] == imp)
+            .and_then(|r| r["median_ns"].as_f64())
+    };
+    writeln!(
+        md,
+        "The receive and send workloads of the criterion `receive/*` and `send/*` groups \
+         below (one call: about 1 MiB of payload, at most 1000 messages, over in-memory \
+         streams), run by `examples/micro.rs` in {} rounds of {} ms slices: each round gives \
+         every implementation a slice in turn, rotating the order, so a slow spell of the \
+         machine falls on all alike. Figures are the median over rounds of nanoseconds per \
+         message (lower is better). `wstack` sends a `Message` (a `Bytes` clone); \
+         `wstack-slice` sends from a borrowed slice, as fastwebsockets' `Payload::Borrowed` \
+         does; the targets are judged on `wstack`. Ratios: how many times faster wstack is \
+         (target: 1.5 against tungstenite, 1.0 against fastwebsockets).\n",
+        doc["rounds"].as_u64().unwrap_or(0),
+        doc["slice_ms"].as_f64().unwrap_or(f64::NAN),
+    )?;
+    writeln!(
+        md,
+        "| workload | size | wstack | wstack-slice | tungstenite | fastwebsockets | \
+         ÷ tungstenite | ÷ fastwebsockets | met |"
+    )?;
+    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---|")?;
+    let (mut met, mut total) = (0, 0);
+    for group in ["receive/binary", "receive/text", "send/binary", "send/text"] {
+        for size in wstack_benches::SIZES {
+            let size = size as u64;
+            let Some(ours) = find(group, size, "wstack") else {
+                continue;
+            };
+            let cell = |imp: &str| find(group, size, imp).map_or("–".to_owned(), fmt_time);
+            let vs = |imp: &str| find(group, size, imp).map_or(f64::NAN, |t| t / ours);
+            let (t, f) = (vs("tungstenite"), vs("fastwebsockets"));
+            let ok = t >= 1.5 && f >= 1.0;
+            total += 1;
+            met += usize::from(ok);
+            writeln!(
+                md,
+                "| {group} | {} | {} | {} | {} | {} | {t:.2} | {f:.2} | {} |",
+                size_label(size),
+                fmt_time(ours),
+                cell("wstack-slice"),
+                cell("tungstenite"),
+                cell("fastwebsockets"),
+                if ok { "yes" } else { "**no**" },
+            )?;
+        }
+    }
+    writeln!(md, "\n{met} of {total} figures meet both targets.")?;
+    Ok(())
+}
+
+fn size_label(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
     }
 }
 

@@ -1,6 +1,6 @@
-//! `cargo xtask bench`: the criterion micro benchmarks, the end-to-end loopback run
-//! (`wstack-benches` example `e2e`), then the report (example `report`): markdown tables and
-//! plotters SVG charts. The plotting and competitor crates stay in `benches/`; this task only
+//! `cargo xtask bench`: the criterion micro benchmarks, the connection-core comparison run
+//! interleaved (`wstack-benches` example `micro`), the end-to-end loopback run (example
+//! `e2e`), then the report (example `report`): markdown tables and plotters SVG charts. The plotting and competitor crates stay in `benches/`; this task only
 //! runs cargo.
 
 use std::path::PathBuf;
@@ -14,7 +14,8 @@ usage: cargo xtask bench [options]
   --quick        short criterion windows, short end-to-end windows, 2,000 idle connections
                  (the report says it is a quick run)
   --report DIR   write DIR/REPORT.md and DIR/report/*.svg (default: benches, the committed copy)
-  --no-micro     skip the criterion benches (the report still reads earlier results)
+  --no-micro     skip the criterion benches and the interleaved core comparison (the
+                 report still reads earlier results)
   --no-e2e       skip the end-to-end run (the report reads the last e2e.json)
   --only A,B     end-to-end servers to run (tcp-echo, wstack-tokio, tokio-tungstenite,
                  fastwebsockets, tokio-websockets, sockudo-ws, yawc)
@@ -73,27 +74,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
     let e2e_json = target.join("wstack-bench").join("e2e.json");
     let e2e_json = e2e_json.to_string_lossy().into_owned();
+    let micro_json = target.join("wstack-bench").join("micro.json");
+    let micro_json = micro_json.to_string_lossy().into_owned();
     if o.micro {
-        eprintln!("xtask bench: [1/3] criterion micro benchmarks");
-        let (warm, measure) = if o.quick { ("0.5", "1") } else { ("1", "2") };
-        cargo(
-            &[
-                "bench",
-                "-p",
-                "wstack-benches",
-                "--benches",
-                "--",
-                "--warm-up-time",
-                warm,
-                "--measurement-time",
-                measure,
-            ],
-            &[],
-        )?;
+        run_micro(o.quick, &micro_json, started)?;
     }
     if o.e2e {
         eprintln!(
-            "xtask bench: [2/3] end to end over loopback ({:.0?} so far)",
+            "xtask bench: [3/4] end to end over loopback ({:.0?} so far)",
             started.elapsed()
         );
         let mut e2e = vec![
@@ -118,7 +106,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         cargo(&e2e, &[])?;
     }
     eprintln!(
-        "xtask bench: [3/3] report ({:.0?} so far)",
+        "xtask bench: [4/4] report ({:.0?} so far)",
         started.elapsed()
     );
     let criterion = target.join("criterion").to_string_lossy().into_owned();
@@ -145,6 +133,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             &e2e_json,
             "--criterion",
             &criterion,
+            "--micro",
+            &micro_json,
             "--lock",
             &lock,
             "--out",
@@ -158,5 +148,45 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "xtask bench: done in {:.0?}: {out}/REPORT.md",
         started.elapsed()
     );
+    Ok(())
+}
+
+/// The criterion benches, then the interleaved connection-core comparison.
+fn run_micro(quick: bool, micro_json: &str, started: Instant) -> Result<(), String> {
+    eprintln!("xtask bench: [1/4] criterion micro benchmarks");
+    let (warm, measure) = if quick { ("0.5", "1") } else { ("1", "2") };
+    cargo(
+        &[
+            "bench",
+            "-p",
+            "wstack-benches",
+            "--benches",
+            "--",
+            "--warm-up-time",
+            warm,
+            "--measurement-time",
+            measure,
+        ],
+        &[],
+    )?;
+    eprintln!(
+        "xtask bench: [2/4] connection core, interleaved ({:.0?} so far)",
+        started.elapsed()
+    );
+    let mut micro = vec![
+        "run",
+        "--release",
+        "-p",
+        "wstack-benches",
+        "--example",
+        "micro",
+        "--",
+        "--out",
+        micro_json,
+    ];
+    if quick {
+        micro.push("--quick");
+    }
+    cargo(&micro, &[])?;
     Ok(())
 }
