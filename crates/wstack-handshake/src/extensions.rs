@@ -192,7 +192,10 @@ impl Parser<'_> {
         if start == self.pos {
             return Err(self.error());
         }
-        Ok(String::from_utf8_lossy(&self.s[start..self.pos]).into_owned())
+        // tchars are ASCII: never the fallback.
+        Ok(String::from(
+            core::str::from_utf8(&self.s[start..self.pos]).unwrap_or_default(),
+        ))
     }
 
     /// RFC 6455 §9.1: "When using the quoted-string syntax variant, the value after

@@ -80,7 +80,7 @@ impl HeadReader {
         let room = self.limits.max_head_len.saturating_sub(base);
         let window = &input[..input.len().min(room)];
         let mut pos = 0;
-        while let Some(nl) = window[pos..].iter().position(|&b| b == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', &window[pos..]) {
             let at = base + pos + nl; // absolute index of the '\n'
             let mut line = at - self.line_start;
             let before = at.checked_sub(1).map(|k| {

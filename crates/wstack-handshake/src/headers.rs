@@ -94,12 +94,12 @@ impl Headers {
             ", "
         };
         let Some(second) = values.next() else {
-            return Some(String::from_utf8_lossy(first));
+            return Some(text(first));
         };
-        let mut joined = String::from_utf8_lossy(first).into_owned();
+        let mut joined = text(first).into_owned();
         for v in core::iter::once(second).chain(values) {
             joined.push_str(sep);
-            joined.push_str(&String::from_utf8_lossy(v));
+            joined.push_str(&text(v));
         }
         Some(Cow::Owned(joined))
     }
@@ -108,6 +108,15 @@ impl Headers {
     /// (case-insensitive), as for `Connection: keep-alive, Upgrade`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
         self.get_all(name).any(|v| list_has_token(v, token))
+    }
+}
+
+/// `v` as text, U+FFFD for what is not UTF-8 (the check alone first: values are nearly always
+/// ASCII, which it passes quickly).
+fn text(v: &[u8]) -> Cow<'_, str> {
+    match core::str::from_utf8(v) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(v),
     }
 }
 
