@@ -383,20 +383,25 @@ fn say_port(port: u16) -> std::io::Result<()> {
 
 /// wstack on smol: one thread, a local executor (as the tokio servers' current-thread runtime).
 fn serve_smol(deflate: bool) -> Result<(), Box<dyn Error>> {
+    exit_after_the_cap();
     let ex = std::rc::Rc::new(smol::LocalExecutor::new());
     let config = std::rc::Rc::new(wstack_config(deflate));
-    smol::block_on(ex.run(async {
-        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
-        say_port(listener.local_addr()?.port())?;
-        let accept = async {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    smol::Timer::after(Duration::from_millis(5)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let config = config.clone();
-                ex.spawn(async move {
+    let listener = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0"))?;
+    say_port(listener.local_addr()?.port())?;
+    // The accept loop is a task of its own: as the future that `run` drives, it would be
+    // polled (an accept4 that fails with EAGAIN, and its epoll_ctl) on every wake-up of any
+    // connection.
+    let spawner = ex.clone();
+    ex.spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                smol::Timer::after(Duration::from_millis(5)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let config = config.clone();
+            spawner
+                .spawn(async move {
                     // wstack-smol's own socket (what its Server and connect use).
                     let stream = wstack_smol::Tcp::from(stream);
                     wstack_echo(wstack_smol::accept_with_config(stream, &config, |_| {
@@ -405,47 +410,46 @@ fn serve_smol(deflate: bool) -> Result<(), Box<dyn Error>> {
                     .await;
                 })
                 .detach();
-            }
-        };
-        futures_util::future::select(
-            std::pin::pin!(accept),
-            std::pin::pin!(smol::Timer::after(Duration::from_secs(30 * 60))),
-        )
-        .await;
-        Ok(())
-    }))
+        }
+    })
+    .detach();
+    smol::block_on(ex.run(std::future::pending::<()>()));
+    Ok(())
+}
+
+/// Ends a stray server process after 30 minutes, from a thread of its own: a pending timer in
+/// async-io's reactor would cost a `timerfd_settime` on every wait of the smol and async-std
+/// servers, which the tokio servers' timer wheel does not.
+fn exit_after_the_cap() {
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(30 * 60));
+        std::process::exit(0);
+    });
 }
 
 /// wstack on async-std: its global executor, held to one thread by the parent
 /// (`ASYNC_GLOBAL_EXECUTOR_THREADS=1`) and to one core by affinity.
 fn serve_async_std(deflate: bool) -> Result<(), Box<dyn Error>> {
+    exit_after_the_cap();
     let config = std::sync::Arc::new(wstack_config(deflate));
     async_std::task::block_on(async {
         let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
         say_port(listener.local_addr()?.port())?;
-        let accept = async {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    async_std::task::sleep(Duration::from_millis(5)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let config = config.clone();
-                async_std::task::spawn(async move {
-                    wstack_echo(wstack_async_std::accept_with_config(
-                        stream,
-                        &config,
-                        |_| Ok(wstack_async_std::AcceptOptions::new()),
-                    ))
-                    .await;
-                });
-            }
-        };
-        futures_util::future::select(
-            std::pin::pin!(accept),
-            std::pin::pin!(async_std::task::sleep(Duration::from_secs(30 * 60))),
-        )
-        .await;
-        Ok(())
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                async_std::task::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let config = config.clone();
+            async_std::task::spawn(async move {
+                wstack_echo(wstack_async_std::accept_with_config(
+                    stream,
+                    &config,
+                    |_| Ok(wstack_async_std::AcceptOptions::new()),
+                ))
+                .await;
+            });
+        }
     })
 }
