@@ -242,8 +242,8 @@ fn bad(reason: &'static str) -> HandshakeError {
 /// Decides whether a parsed head is an upgrade and checks RFC 6455 §4.2.1.
 pub(crate) fn classify(http: HttpRequest) -> Result<Request, HandshakeError> {
     let h = &http.headers;
-    let wants_upgrade = h.has_token("upgrade", "websocket") || h.count("sec-websocket-key") > 0;
-    if !wants_upgrade {
+    let upgrade_websocket = h.has_token("upgrade", "websocket");
+    if !upgrade_websocket && h.count("sec-websocket-key") == 0 {
         return Ok(Request::Http(http));
     }
     // RFC 6455 §4.1: "The method of the request MUST be GET".
@@ -263,7 +263,7 @@ pub(crate) fn classify(http: HttpRequest) -> Result<Request, HandshakeError> {
     }
     // RFC 6455 §4.2.1: "An |Upgrade| header field containing the value "websocket", treated as
     // an ASCII case-insensitive value."
-    if !h.has_token("upgrade", "websocket") {
+    if !upgrade_websocket {
         return Err(bad("Upgrade must hold websocket"));
     }
     // RFC 6455 §4.2.1: "A |Connection| header field that includes the token "Upgrade", treated
