@@ -1285,6 +1285,14 @@ impl Connection {
             Payload::Owned(b) if mask.is_none() && len >= ZERO_COPY_MIN => {
                 self.push_chunk(&head[..head_len], b);
             }
+            Payload::Slice(s) if mask.is_none() && len >= ZERO_COPY_MIN => {
+                // A copy of its own, queued like an owned payload. Copied in behind the
+                // header instead, the payload lands a few bytes past a 4 KiB multiple from
+                // where it comes from whenever both buffers start page-aligned (as large
+                // allocations do), and on AMD Zen glibc's `rep movsb` copy then runs about 25
+                // times slower (measured here: 8.9 µs instead of 0.35 µs for 16 KiB).
+                self.push_chunk(&head[..head_len], Bytes::copy_from_slice(s));
+            }
             p => {
                 // One capacity check for header and payload.
                 self.out_buf.reserve(head_len + len);

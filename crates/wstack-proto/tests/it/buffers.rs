@@ -106,6 +106,35 @@ fn large_server_payload_is_referenced_not_copied() {
 }
 
 #[test]
+fn large_server_slice_gets_a_buffer_of_its_own() {
+    // A large borrowed payload is copied once into a buffer of its own and queued like an
+    // owned one, between the small frames around it; small slices still join the one buffer.
+    let mut srv = server();
+    let big: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    srv.send_text("small").unwrap();
+    srv.send_binary(&big).unwrap();
+    srv.send_text("after").unwrap();
+    srv.send_binary(&[1, 2, 3]).unwrap();
+    let slices: Vec<&[u8]> = srv.outgoing().collect();
+    assert_eq!(slices.len(), 3, "header buffer, the payload, the rest");
+    assert_eq!(slices[1], &big[..]);
+    assert_ne!(slices[1].as_ptr(), big.as_ptr());
+    let frames = crate::support::sent(&mut srv);
+    let payloads: Vec<&[u8]> = frames.iter().map(|f| &f.payload[..]).collect();
+    assert_eq!(payloads, [&b"small"[..], &big[..], b"after", &[1, 2, 3]]);
+    assert_eq!(frames[1].opcode, 0x2);
+    // A large text slice the same way.
+    let text = "\u{e9}".repeat(10_000);
+    srv.send_text(&text).unwrap();
+    assert_eq!(srv.outgoing().count(), 2);
+    let frames = crate::support::sent(&mut srv);
+    assert_eq!(
+        (frames[0].opcode, &frames[0].payload[..]),
+        (0x1, text.as_bytes())
+    );
+}
+
+#[test]
 fn pair_round_trips_byte_at_a_time() {
     let mut pair = Pair::default_pair();
     pair.chunk = 1;
